@@ -1,0 +1,22 @@
+"""The API application factory part: routers, error handlers, OpenAPI."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from tenure.api import errors
+from tenure.api.routes import agreements, contacts, lifecycle, meta, timeline
+
+API_PREFIX = "/api/v1"
+
+
+def build_api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    for module in (meta, contacts, lifecycle, agreements, timeline):
+        router.include_router(module.router)
+    return router
+
+
+def install_api(app: FastAPI) -> None:
+    app.include_router(build_api_router())
+    errors.install(app)

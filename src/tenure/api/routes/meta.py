@@ -1,0 +1,66 @@
+"""/health, /me and the problem-type documentation."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from tenure import __version__
+from tenure.api.deps import CtxDep
+from tenure.domain.errors import all_error_types
+
+router = APIRouter(tags=["meta"])
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    database: str
+
+
+class ProblemType(BaseModel):
+    code: str
+    title: str
+    description: str
+
+
+class Me(BaseModel):
+    user_id: int | None
+    workspace_id: int
+    role: str
+    timezone: str
+
+
+@router.get("/health", response_model=Health)
+def health(request: Request) -> Health:
+    """Liveness and database reachability; no authentication."""
+    with request.app.state.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return Health(status="ok", version=__version__, database=request.app.state.engine.dialect.name)
+
+
+@router.get("/me", response_model=Me)
+def me(ctx: CtxDep) -> Me:
+    return Me(
+        user_id=ctx.user_id,
+        workspace_id=ctx.workspace_id,
+        role=ctx.role.value,
+        timezone=ctx.workspace_timezone,
+    )
+
+
+@router.get("/problems", response_model=list[ProblemType])
+def problem_types() -> list[ProblemType]:
+    """Every problem `type` this API answers with."""
+    return [ProblemType(code=e.code, title=e.title, description=e.doc) for e in all_error_types()]
+
+
+@router.get("/problems/{code}", response_model=ProblemType)
+def problem_type(code: str) -> ProblemType:
+    for e in all_error_types():
+        if e.code == code:
+            return ProblemType(code=e.code, title=e.title, description=e.doc)
+    from tenure.domain.errors import NotFound
+
+    raise NotFound(f"no problem type {code!r}")

@@ -1,0 +1,1 @@
+"""Request and response schemas: ``Create``, ``Update`` and ``Read`` per resource."""

@@ -1,0 +1,146 @@
+"""Contact schemas."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import Field
+
+from tenure.api.schemas.common import Input, Output
+from tenure.domain.contacts import ContactKind
+from tenure.domain.lifecycle import Stage, tenure_days
+from tenure.services.contacts import ContactView
+
+
+class EmailSchema(Input):
+    email: str = Field(max_length=320)
+    label: str | None = Field(default=None, max_length=40)
+    primary: bool = False
+
+
+class PhoneSchema(Input):
+    number: str = Field(max_length=40, description="Any common format; stored as E.164.")
+    label: str | None = Field(default=None, max_length=40)
+    primary: bool = False
+
+
+class AddressSchema(Input):
+    street: str | None = Field(default=None, max_length=300)
+    locality: str | None = Field(default=None, max_length=120)
+    region: str | None = Field(default=None, max_length=120)
+    postal_code: str | None = Field(default=None, max_length=20)
+    country: str | None = Field(default=None, max_length=120)
+
+
+class OrganizationLinkSchema(Input):
+    organization_id: int
+    title: str = Field(default="", max_length=200)
+
+
+class _ContactFields(Input):
+    display_name: str | None = Field(default=None, max_length=300)
+    given_name: str | None = Field(default=None, max_length=150)
+    family_name: str | None = Field(default=None, max_length=150)
+    emails: list[EmailSchema] = Field(default_factory=list, max_length=20)
+    phones: list[PhoneSchema] = Field(default_factory=list, max_length=20)
+    address: AddressSchema | None = None
+    timezone: str | None = Field(default=None, max_length=64)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    owner_id: int | None = None
+    organizations: list[OrganizationLinkSchema] = Field(default_factory=list, max_length=50)
+    notes: str = Field(default="", max_length=100_000)
+
+
+class ContactCreate(_ContactFields):
+    kind: ContactKind = ContactKind.PERSON
+
+
+class ContactUpdate(_ContactFields):
+    """Only the fields sent are changed."""
+
+
+class EmailRead(Output):
+    email: str
+    label: str | None = None
+    primary: bool
+
+
+class PhoneRead(Output):
+    number: str
+    label: str | None = None
+    primary: bool
+
+
+class AffiliationRead(Output):
+    organization_id: int
+    organization_name: str
+    person_id: int
+    person_name: str
+    title: str
+
+
+class ContactRead(Output):
+    id: int
+    kind: ContactKind
+    display_name: str
+    given_name: str | None
+    family_name: str | None
+    emails: list[EmailRead]
+    phones: list[PhoneRead]
+    address: dict[str, str] | None
+    timezone: str | None
+    tags: list[str]
+    owner_id: int | None
+    notes: str
+    stage: Stage
+    client_since: date | None
+    tenure_days: int
+    last_interaction_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    organizations: list[AffiliationRead] | None = Field(
+        default=None, description="Detail only: a person's organizations."
+    )
+    people: list[AffiliationRead] | None = Field(
+        default=None, description="Detail only: an organization's people."
+    )
+
+
+class ContactPage(Output):
+    items: list[ContactRead]
+    next_cursor: str | None
+
+
+def contact_read(view: ContactView, today: date, *, detail: bool = True) -> ContactRead:
+    c = view.contact
+    read = ContactRead(
+        id=c.id,
+        kind=ContactKind(c.kind),
+        display_name=c.display_name,
+        given_name=c.given_name,
+        family_name=c.family_name,
+        emails=[EmailRead(**e) for e in c.emails],
+        phones=[PhoneRead(**p) for p in c.phones],
+        address=c.address,
+        timezone=c.timezone,
+        tags=list(c.tags),
+        owner_id=c.owner_id,
+        notes=c.notes,
+        stage=Stage(c.stage),
+        client_since=c.client_since,
+        tenure_days=tenure_days(c.closed_tenure_days, c.client_since, today),
+        last_interaction_at=c.last_interaction_at,
+        created_at=c.created_at,
+        updated_at=c.updated_at,
+        version=c.version,
+    )
+    if detail:
+        rows = [AffiliationRead.model_validate(a) for a in view.affiliations]
+        read.organizations = [a for a in rows if a.person_id == c.id]
+        read.people = [a for a in rows if a.organization_id == c.id]
+    return read
+
+
+ContactSort = Literal["name", "-name", "created", "-created"]

@@ -1,0 +1,26 @@
+"""`tenure`: the command-line entry point."""
+
+from __future__ import annotations
+
+import typer
+
+from tenure.cli import admin, contacts, db, demo, serve
+
+app = typer.Typer(
+    name="tenure",
+    help="Tenure: client management for ongoing client relationships.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(admin.workspace_app, name="workspace")
+app.add_typer(admin.token_app, name="token")
+app.add_typer(admin.user_app, name="user")
+app.add_typer(contacts.app, name="contacts")
+app.command("timeline")(contacts.timeline_command)
+app.command("serve")(serve.serve)
+app.command("demo")(demo.demo_command)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,28 @@
+"""Settings, read from the environment (prefix ``TENURE_``) when asked, never at import."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = f"sqlite:///{Path('tenure.db').absolute()}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TENURE_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    #: Connections kept open per process on PostgreSQL.
+    pool_size: int = 10
+    #: Where `tenure serve` listens.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: Echo SQL statements (debugging only).
+    sql_echo: bool = False
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Storage: models, repositories (workspace-scoped named queries), engine, unit of work."""

@@ -1,0 +1,1 @@
+"""Named queries, always scoped to one workspace (see ``base.Repository``)."""

@@ -1,0 +1,48 @@
+"""The repository base: the one place that scopes queries to a workspace.
+
+A row of another workspace is indistinguishable from a missing row: both raise ``NotFound``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from tenure.db.base import WorkspaceScoped
+from tenure.domain.errors import NotFound
+
+M = TypeVar("M", bound=WorkspaceScoped)
+
+
+class Repository(Generic[M]):
+    model: type[M]
+    #: The word used in "contact 12 not found".
+    noun: str = "record"
+
+    def __init__(self, session: Session, workspace_id: int) -> None:
+        self.session = session
+        self.workspace_id = workspace_id
+
+    def select(self, *columns: Any) -> Select[Any]:
+        """A SELECT of this model (or of the given columns) already scoped to the workspace."""
+        stmt = select(*columns) if columns else select(self.model)
+        return stmt.where(self.model.workspace_id == self.workspace_id)
+
+    def find(self, id_: int, *, for_update: bool = False) -> M | None:
+        stmt = self.select().where(self.model.id == id_)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).one_or_none()
+
+    def get(self, id_: int, *, for_update: bool = False) -> M:
+        row = self.find(id_, for_update=for_update)
+        if row is None:
+            raise NotFound(f"{self.noun} {id_} not found", resource=self.noun, id=id_)
+        return row
+
+    def add(self, row: M) -> M:
+        row.workspace_id = self.workspace_id
+        self.session.add(row)
+        return row

@@ -1,0 +1,177 @@
+"""Queries about contacts: lookups, the filtered keyset list, and affiliations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, exists, or_, select
+from sqlalchemy.orm import aliased
+
+from tenure.db.models import Affiliation, Contact, ContactEmail, ContactPhone, ContactTag
+from tenure.db.repositories.base import Repository
+from tenure.db.repositories.keyset import KeysetOrder
+
+
+def _like(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@dataclass(frozen=True)
+class ContactFilter:
+    stage: str | None = None
+    tag: str | None = None
+    owner_id: int | None = None
+    kind: str | None = None
+    q: str | None = None
+
+
+#: Public sort names -> (column, descending). ``id`` breaks ties in every order.
+CONTACT_SORTS: dict[str, tuple[Any, bool]] = {
+    "name": (Contact.sort_name, False),
+    "-name": (Contact.sort_name, True),
+    "created": (Contact.id, False),
+    "-created": (Contact.id, True),
+}
+
+
+@dataclass(frozen=True)
+class AffiliationRow:
+    person_id: int
+    person_name: str
+    organization_id: int
+    organization_name: str
+    title: str
+
+
+class ContactRepository(Repository[Contact]):
+    model = Contact
+    noun = "contact"
+
+    def list_page(
+        self, filters: ContactFilter, *, sort: str, after: list[Any] | None, limit: int
+    ) -> Sequence[Contact]:
+        column, descending = CONTACT_SORTS[sort]
+        stmt = self.select()
+        if filters.stage:
+            stmt = stmt.where(Contact.stage == filters.stage)
+        if filters.kind:
+            stmt = stmt.where(Contact.kind == filters.kind)
+        if filters.owner_id is not None:
+            stmt = stmt.where(Contact.owner_id == filters.owner_id)
+        if filters.tag:
+            stmt = stmt.where(
+                exists().where(
+                    ContactTag.workspace_id == self.workspace_id,
+                    ContactTag.tag == filters.tag,
+                    ContactTag.contact_id == Contact.id,
+                )
+            )
+        if filters.q:
+            stmt = stmt.where(self._matches(filters.q))
+        stmt = KeysetOrder(column, Contact.id, descending).apply(stmt, after, limit)
+        return self.session.scalars(stmt).all()
+
+    def _matches(self, q: str) -> Any:
+        term = q.strip().lower()
+        digits = "".join(ch for ch in term if ch.isdigit())
+        clauses = [
+            Contact.sort_name.like(_like(term), escape="\\"),
+            exists().where(
+                ContactEmail.contact_id == Contact.id,
+                ContactEmail.email.like(_like(term), escape="\\"),
+            ),
+        ]
+        if len(digits) >= 3:
+            clauses.append(
+                exists().where(
+                    ContactPhone.contact_id == Contact.id,
+                    ContactPhone.number.like(_like(digits), escape="\\"),
+                )
+            )
+        return or_(*clauses)
+
+    def email_owner(self, email: str) -> int | None:
+        """The contact that holds this email in the workspace, if any."""
+        stmt = select(ContactEmail.contact_id).where(
+            ContactEmail.workspace_id == self.workspace_id, ContactEmail.email == email
+        )
+        return self.session.scalars(stmt).first()
+
+    def emails_taken(self, emails: Sequence[str], *, except_contact: int | None) -> list[str]:
+        if not emails:
+            return []
+        stmt = select(ContactEmail.email).where(
+            ContactEmail.workspace_id == self.workspace_id, ContactEmail.email.in_(emails)
+        )
+        if except_contact is not None:
+            stmt = stmt.where(ContactEmail.contact_id != except_contact)
+        return list(self.session.scalars(stmt).all())
+
+    def replace_lookup_rows(self, contact: Contact) -> None:
+        """Rewrite the email/phone/tag lookup rows from the contact's JSON fields."""
+        ws = self.workspace_id
+        for model in (ContactEmail, ContactPhone, ContactTag):
+            self.session.execute(
+                delete(model).where(model.workspace_id == ws, model.contact_id == contact.id)
+            )
+        self.session.flush()
+        self.session.add_all(
+            [
+                ContactEmail(workspace_id=ws, contact_id=contact.id, email=e["email"])
+                for e in contact.emails
+            ]
+            + [
+                ContactPhone(workspace_id=ws, contact_id=contact.id, number=p["number"])
+                for p in contact.phones
+            ]
+            + [ContactTag(workspace_id=ws, contact_id=contact.id, tag=t) for t in contact.tags]
+        )
+
+    def affiliations_of(self, contact_id: int) -> list[AffiliationRow]:
+        """Both directions in one query: a person's organizations, an organization's people."""
+        person = aliased(Contact)
+        org = aliased(Contact)
+        stmt = (
+            select(
+                Affiliation.person_id,
+                person.display_name,
+                Affiliation.organization_id,
+                org.display_name,
+                Affiliation.title,
+            )
+            .join(person, person.id == Affiliation.person_id)
+            .join(org, org.id == Affiliation.organization_id)
+            .where(
+                Affiliation.workspace_id == self.workspace_id,
+                or_(Affiliation.person_id == contact_id, Affiliation.organization_id == contact_id),
+            )
+            .order_by(org.sort_name, person.sort_name)
+        )
+        return [AffiliationRow(*row) for row in self.session.execute(stmt).all()]
+
+    def set_affiliations(self, person_id: int, organizations: Sequence[tuple[int, str]]) -> None:
+        ws = self.workspace_id
+        self.session.execute(
+            delete(Affiliation).where(
+                Affiliation.workspace_id == ws, Affiliation.person_id == person_id
+            )
+        )
+        self.session.add_all(
+            [
+                Affiliation(
+                    workspace_id=ws, person_id=person_id, organization_id=org_id, title=title
+                )
+                for org_id, title in organizations
+            ]
+        )
+
+    def existing_ids(self, ids: Sequence[int], *, kind: str | None = None) -> set[int]:
+        if not ids:
+            return set()
+        stmt = self.select(Contact.id).where(Contact.id.in_(ids))
+        if kind:
+            stmt = stmt.where(Contact.kind == kind)
+        return set(self.session.scalars(stmt).all())

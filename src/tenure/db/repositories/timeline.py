@@ -1,0 +1,35 @@
+"""Queries about the timeline and interactions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from tenure.db.models import Interaction, TimelineEvent
+from tenure.db.repositories.base import Repository
+from tenure.db.repositories.keyset import KeysetOrder
+
+
+class TimelineRepository(Repository[TimelineEvent]):
+    model = TimelineEvent
+    noun = "event"
+
+    def page(
+        self,
+        contact_id: int,
+        *,
+        types: Sequence[str] | None,
+        after: list[Any] | None,
+        limit: int,
+    ) -> Sequence[TimelineEvent]:
+        """Newest first by (occurred_at, id): one index range scan, whatever the history."""
+        stmt = self.select().where(TimelineEvent.contact_id == contact_id)
+        if types:
+            stmt = stmt.where(TimelineEvent.type.in_(types))
+        order = KeysetOrder(TimelineEvent.occurred_at, TimelineEvent.id, descending=True)
+        return self.session.scalars(order.apply(stmt, after, limit)).all()
+
+
+class InteractionRepository(Repository[Interaction]):
+    model = Interaction
+    noun = "interaction"

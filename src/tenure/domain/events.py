@@ -1,0 +1,34 @@
+"""The one vocabulary of events.
+
+Every change appends a timeline event named ``<subject>.<past-tense verb>``. The same names are
+the automation triggers and the webhook event types, and the event rows are the outbox the worker
+reads. Add a name here, nowhere else.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    # contacts
+    CONTACT_CREATED = "contact.created"
+    CONTACT_UPDATED = "contact.updated"
+    # lifecycle
+    CONTACT_CONVERTED = "contact.converted"
+    CONTACT_REACTIVATED = "contact.reactivated"
+    RELATIONSHIP_ENDED = "relationship.ended"
+    # agreements
+    AGREEMENT_CREATED = "agreement.created"
+    AGREEMENT_UPDATED = "agreement.updated"
+    AGREEMENT_CONFIRMED = "agreement.confirmed"
+    AGREEMENT_ENDED = "agreement.ended"
+    AGREEMENT_CANCELLED = "agreement.cancelled"
+    # interactions
+    INTERACTION_LOGGED = "interaction.logged"
+
+
+#: Event types that change the lifecycle stage.
+STAGE_EVENTS = frozenset(
+    {EventType.CONTACT_CONVERTED, EventType.CONTACT_REACTIVATED, EventType.RELATIONSHIP_ENDED}
+)

@@ -1,0 +1,32 @@
+"""Who is acting, in which workspace, through which session: passed to every service call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from tenure.clock import utcnow
+from tenure.domain.access import Permission, Role, require
+
+
+@dataclass
+class Ctx:
+    session: Session
+    workspace_id: int
+    user_id: int | None
+    role: Role
+    #: Where the action came from: ``api``, ``web``, ``cli``, ``automation``, ``demo``.
+    source: str = "api"
+    workspace_timezone: str = "UTC"
+    now: datetime = field(default_factory=utcnow)
+
+    def require(self, permission: Permission) -> None:
+        require(self.role, permission)
+
+    @property
+    def today(self) -> date:
+        """Today in the workspace's time zone: effective dates are business days."""
+        return self.now.astimezone(ZoneInfo(self.workspace_timezone)).date()

@@ -1,0 +1,1 @@
+"""Background work: the durable job table and the workers that run it (issue 5)."""
