@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_DATABASE_URL = f"sqlite:///{Path('tenure.db').absolute()}"
+DEFAULT_DATABASE_URL = "sqlite:///tenure.db"  # relative to the working directory
 
 
 class Settings(BaseSettings):

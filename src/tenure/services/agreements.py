@@ -285,6 +285,7 @@ def close(ctx: Ctx, agreement: Agreement, *, ended_on: date, reason: str, note: 
         type=EventType.AGREEMENT_ENDED,
         subject_type="agreement",
         subject_id=agreement.id,
+        occurred_at=ctx.moment_of(ended_on),
         summary=f"Agreement ended: {agreement.title} ({reason.replace('_', ' ')})",
         data={"ended_on": ended_on.isoformat(), "reason": reason, "note": note},
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -30,3 +30,11 @@ class Ctx:
     def today(self) -> date:
         """Today in the workspace's time zone: effective dates are business days."""
         return self.now.astimezone(ZoneInfo(self.workspace_timezone)).date()
+
+    def moment_of(self, day: date) -> datetime:
+        """When a dated change sits on the timeline: now if it is today, else the start of that
+        day in the workspace's zone (back-dated history lands where it happened)."""
+        if day == self.today:
+            return self.now
+        local = datetime.combine(day, time.min, tzinfo=ZoneInfo(self.workspace_timezone))
+        return local.astimezone(UTC)

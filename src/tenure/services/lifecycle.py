@@ -131,6 +131,7 @@ def become_client(
         type=EventType.CONTACT_CONVERTED if move is Move.CONVERT else EventType.CONTACT_REACTIVATED,
         subject_type="transition",
         subject_id=transition.id,
+        occurred_at=ctx.moment_of(effective_on),
         summary=f"{contact.display_name} {verb} ({proof.kind.value} {proof.id})",
         data={
             "effective_on": effective_on.isoformat(),
@@ -170,6 +171,7 @@ def end_relationship(
         type=EventType.RELATIONSHIP_ENDED,
         subject_type="transition",
         subject_id=transition.id,
+        occurred_at=ctx.moment_of(effective_on),
         summary=f"The relationship ended: {reason.value.replace('_', ' ')}",
         data={"effective_on": effective_on.isoformat(), "reason": reason.value, "note": note},
     )
