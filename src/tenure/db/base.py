@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -39,3 +40,13 @@ class WorkspaceScoped(IdMixin):
 class Timestamps:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def user_ref() -> Any:
+    """A nullable reference to a user that outlives the user (history keeps the row)."""
+    return mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+
+
+def ref(table: str, *, ondelete: str = "CASCADE") -> Any:
+    """A reference to another workspace row (``contacts``, ``agreements`` …)."""
+    return mapped_column(BigId, ForeignKey(f"{table}.id", ondelete=ondelete))

@@ -3,20 +3,34 @@
 from tenure.db.base import Base
 from tenure.db.models.contacts import Affiliation, Contact, ContactEmail, ContactPhone, ContactTag
 from tenure.db.models.lifecycle import Agreement, Transition
+from tenure.db.models.scheduling import (
+    Activity,
+    CalendarFeed,
+    Case,
+    Delivery,
+    Schedule,
+    Service,
+)
 from tenure.db.models.timeline import Interaction, TimelineEvent
 from tenure.db.models.workspaces import ApiToken, Membership, User, Workspace
 
 __all__ = [
+    "Activity",
     "Affiliation",
     "Agreement",
     "ApiToken",
     "Base",
+    "CalendarFeed",
+    "Case",
     "Contact",
     "ContactEmail",
     "ContactPhone",
     "ContactTag",
+    "Delivery",
     "Interaction",
     "Membership",
+    "Schedule",
+    "Service",
     "TimelineEvent",
     "Transition",
     "User",

@@ -47,6 +47,10 @@ class Contact(WorkspaceScoped, Timestamps, Base):
     client_since: Mapped[date | None]
     closed_tenure_days: Mapped[int] = mapped_column(Integer, default=0)
     last_interaction_at: Mapped[datetime | None]
+    #: When a service was last delivered to this contact.
+    last_service_at: Mapped[datetime | None]
+    #: The earliest open activity or scheduled delivery (overdue ones included).
+    next_activity_at: Mapped[datetime | None]
 
     version: Mapped[int] = mapped_column(Integer, default=1)
     __mapper_args__ = {"version_id_col": version}
