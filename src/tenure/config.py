@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     #: Where `tenure serve` listens.
     host: str = "127.0.0.1"
     port: int = 8000
+    #: How far ahead recurring schedules are materialized.
+    schedule_horizon_days: int = 90
     #: Echo SQL statements (debugging only).
     sql_echo: bool = False
 

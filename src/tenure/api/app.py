@@ -5,14 +5,38 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from tenure.api import errors
-from tenure.api.routes import agreements, contacts, lifecycle, meta, timeline
+from tenure.api.routes import (
+    activities,
+    agreements,
+    calendar,
+    cases,
+    catalog,
+    contacts,
+    deliveries,
+    lifecycle,
+    meta,
+    schedules,
+    timeline,
+)
 
 API_PREFIX = "/api/v1"
 
 
 def build_api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (meta, contacts, lifecycle, agreements, timeline):
+    for module in (
+        meta,
+        contacts,
+        lifecycle,
+        agreements,
+        timeline,
+        activities,
+        catalog,
+        deliveries,
+        schedules,
+        cases,
+        calendar,
+    ):
         router.include_router(module.router)
     return router
 

@@ -40,6 +40,8 @@ def contact_dict(contact: Contact, today: Any) -> dict[str, Any]:
         "address": contact.address,
         "notes": contact.notes,
         "last_interaction_at": contact.last_interaction_at,
+        "last_service_at": contact.last_service_at,
+        "next_activity_at": contact.next_activity_at,
         "created_at": contact.created_at,
         "updated_at": contact.updated_at,
         "version": contact.version,

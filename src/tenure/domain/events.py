@@ -26,6 +26,30 @@ class EventType(StrEnum):
     AGREEMENT_CANCELLED = "agreement.cancelled"
     # interactions
     INTERACTION_LOGGED = "interaction.logged"
+    # activities
+    ACTIVITY_CREATED = "activity.created"
+    ACTIVITY_COMPLETED = "activity.completed"
+    ACTIVITY_CANCELLED = "activity.cancelled"
+    ACTIVITY_RESCHEDULED = "activity.rescheduled"
+    # schedules (recurring plans)
+    SCHEDULE_CREATED = "schedule.created"
+    SCHEDULE_CHANGED = "schedule.changed"
+    SCHEDULE_STOPPED = "schedule.stopped"
+    # service deliveries
+    DELIVERY_REQUESTED = "delivery.requested"
+    DELIVERY_SCHEDULED = "delivery.scheduled"
+    DELIVERY_RESCHEDULED = "delivery.rescheduled"
+    DELIVERY_STARTED = "delivery.started"
+    DELIVERY_DELIVERED = "delivery.delivered"
+    DELIVERY_CANCELLED = "delivery.cancelled"
+    DELIVERY_NO_SHOW = "delivery.no_show"
+    # support cases
+    CASE_OPENED = "case.opened"
+    CASE_PENDING = "case.pending"
+    CASE_RESUMED = "case.resumed"
+    CASE_RESOLVED = "case.resolved"
+    CASE_CLOSED = "case.closed"
+    CASE_REOPENED = "case.reopened"
 
 
 #: Event types that change the lifecycle stage.

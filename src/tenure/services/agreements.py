@@ -24,7 +24,7 @@ from tenure.domain.errors import FieldError, InvalidInput, InvalidTransition, Pr
 from tenure.domain.events import EventType
 from tenure.domain.lifecycle import USER_END_REASONS, EndReason, Evidence, EvidenceKind, Stage
 from tenure.domain.money import is_currency
-from tenure.services import lifecycle, timeline
+from tenure.services import lifecycle, schedules, timeline
 from tenure.services.context import Ctx
 
 #: Fields a PATCH may change, by status: terms of an ended agreement are history.
@@ -253,6 +253,7 @@ def cancel(ctx: Ctx, agreement_id: int, *, note: str = "") -> Agreement:
     agreement.end_note = note
     agreement.updated_at = ctx.now
     ctx.session.flush()
+    schedules.on_agreement_ended(ctx, agreement.contact_id, agreement.id, "cancelled")
     timeline.record(
         ctx,
         contact_id=agreement.contact_id,
@@ -279,6 +280,8 @@ def close(ctx: Ctx, agreement: Agreement, *, ended_on: date, reason: str, note: 
     agreement.end_note = note
     agreement.updated_at = ctx.now
     ctx.session.flush()
+    schedules.on_agreement_ended(ctx, agreement.contact_id, agreement.id, reason)
+    schedules.on_agreement_ended(ctx, agreement.contact_id, agreement.id, reason)
     timeline.record(
         ctx,
         contact_id=agreement.contact_id,

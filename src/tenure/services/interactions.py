@@ -57,6 +57,10 @@ def log_interaction(
         )
     if len(subject) > 500:
         errors.append(FieldError("subject", "max-length", "at most 500 characters"))
+    # PostgreSQL text cannot hold NUL (SQLite can): refuse it on both, instead of a driver error.
+    texts = [("subject", subject), ("body", body)]
+    texts += [(f"participants[{i}]", p) for i, p in enumerate(participants)]
+    errors += [FieldError(name, "no-nul", "must not contain NUL") for name, v in texts if "\0" in v]
     if errors:
         raise InvalidInput(errors)
     interaction = Interaction(

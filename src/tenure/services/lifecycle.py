@@ -6,7 +6,7 @@ move are dispatched here (``_after_end``), not spread over hooks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 
 from tenure.db.models import Contact, Transition
@@ -31,18 +31,9 @@ from tenure.domain.lifecycle import (
     move_to_client,
     replay,
 )
+from tenure.services import activities, deliveries, schedules, timeline
 from tenure.services import agreements as agreement_service
-from tenure.services import timeline
 from tenure.services.context import Ctx
-
-#: Things that keep a relationship alive after its last agreement ends (a later issue adds an
-#: upcoming scheduled delivery). Each answers whether the contact is still held.
-RelationshipHold = Callable[[Ctx, int], bool]
-RELATIONSHIP_HOLDS: list[RelationshipHold] = []
-
-#: What else stops when a relationship ends (schedules, open activities … in later issues).
-EndHandler = Callable[[Ctx, Contact, date, str], None]
-END_HANDLERS: list[EndHandler] = []
 
 
 def convert(
@@ -94,14 +85,7 @@ def load_evidence(ctx: Ctx, kind: EvidenceKind, evidence_id: int) -> Evidence:
             confirmed=agreement.status == AgreementStatus.ACTIVE,
             starts_on=agreement.starts_on,
         )
-    loader = EVIDENCE_LOADERS.get(kind)
-    if loader is None:
-        raise InvalidInput.one("evidence.kind", "choice", f"{kind.value} evidence is not known")
-    return loader(ctx, evidence_id)
-
-
-#: Loaders for evidence kinds defined by later features (service deliveries).
-EVIDENCE_LOADERS: dict[EvidenceKind, Callable[[Ctx, int], Evidence]] = {}
+    return deliveries.evidence(ctx, evidence_id)
 
 
 def become_client(
@@ -180,7 +164,12 @@ def end_relationship(
 
 
 def _after_end(ctx: Ctx, contact: Contact, on: date, reason: EndReason) -> None:
-    """Everything a relationship's end stops, each recorded on the timeline."""
+    """Everything a relationship's end stops, each recorded on the timeline: its schedules,
+    its future open activities and deliveries, and (unless the last one just ended) its
+    active agreements, on the same date with the same reason."""
+    schedules.on_relationship_ended(ctx, contact, reason.value)
+    activities.on_relationship_ended(ctx, contact, reason.value)
+    deliveries.on_relationship_ended(ctx, contact, reason.value)
     if reason is not EndReason.AGREEMENT_ENDED:
         for agreement in AgreementRepository(ctx.session, ctx.workspace_id).active_of_contact(
             contact.id, for_update=True
@@ -188,13 +177,12 @@ def _after_end(ctx: Ctx, contact: Contact, on: date, reason: EndReason) -> None:
             agreement_service.close(
                 ctx, agreement, ended_on=on, reason=reason.value, note="relationship ended"
             )
-    for handler in END_HANDLERS:
-        handler(ctx, contact, on, reason.value)
 
 
 def relationship_held(ctx: Ctx, contact_id: int) -> bool:
-    """Whether anything besides agreements still keeps the relationship active."""
-    return any(hold(ctx, contact_id) for hold in RELATIONSHIP_HOLDS)
+    """Whether anything besides agreements still keeps the relationship active: an upcoming
+    scheduled delivery, or one in progress."""
+    return deliveries.holds_relationship(ctx, contact_id)
 
 
 def _record_transition(

@@ -97,6 +97,8 @@ class ContactRead(Output):
     client_since: date | None
     tenure_days: int
     last_interaction_at: datetime | None
+    last_service_at: datetime | None
+    next_activity_at: datetime | None
     created_at: datetime
     updated_at: datetime
     version: int
@@ -132,6 +134,8 @@ def contact_read(view: ContactView, today: date, *, detail: bool = True) -> Cont
         client_since=c.client_since,
         tenure_days=tenure_days(c.closed_tenure_days, c.client_since, today),
         last_interaction_at=c.last_interaction_at,
+        last_service_at=c.last_service_at,
+        next_activity_at=c.next_activity_at,
         created_at=c.created_at,
         updated_at=c.updated_at,
         version=c.version,

@@ -33,8 +33,8 @@ class Activity(WorkspaceScoped, Timestamps, Base):
     assignee_id: Mapped[int | None] = user_ref()
     at: Mapped[datetime]
     due_at: Mapped[datetime | None]
-    starts_at: Mapped[datetime | None]
-    ends_at: Mapped[datetime | None]
+    start_at: Mapped[datetime | None]
+    end_at: Mapped[datetime | None]
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     location: Mapped[str] = mapped_column(String(300), default="")
     status: Mapped[str] = mapped_column(String(20), default="open")

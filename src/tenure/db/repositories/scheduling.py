@@ -65,19 +65,20 @@ class ActivityRepository(Repository[Activity]):
         stmt = self.select().where(
             Activity.assignee_id == assignee_id,
             Activity.status == "open",
-            Activity.starts_at.is_not(None),
-            Activity.starts_at < end,
-            Activity.ends_at > start,
+            Activity.start_at.is_not(None),
+            Activity.start_at < end,
+            Activity.end_at > start,
         )
         if exclude_id is not None:
             stmt = stmt.where(Activity.id != exclude_id)
-        return self.session.scalars(stmt.order_by(Activity.starts_at).limit(1)).first()
+        return self.session.scalars(stmt.order_by(Activity.start_at).limit(1)).first()
 
     def next_open_at(self, contact_id: int) -> datetime | None:
         stmt = self.select(func.min(Activity.at)).where(
             Activity.contact_id == contact_id, Activity.status == "open"
         )
-        return self.session.scalar(stmt)
+        value: datetime | None = self.session.scalar(stmt)
+        return value
 
     def open_of_contact_from(self, contact_id: int, start: datetime) -> Sequence[Activity]:
         stmt = self.select().where(
@@ -87,6 +88,10 @@ class ActivityRepository(Repository[Activity]):
 
     def of_schedule_from(self, schedule_id: int, start: datetime) -> Sequence[Activity]:
         stmt = self.select().where(Activity.schedule_id == schedule_id, Activity.at >= start)
+        return self.session.scalars(stmt.order_by(Activity.at)).all()
+
+    def of_schedule(self, schedule_id: int) -> Sequence[Activity]:
+        stmt = self.select().where(Activity.schedule_id == schedule_id)
         return self.session.scalars(stmt.order_by(Activity.at)).all()
 
     def occurrence_keys(self, schedule_id: int) -> set[str]:
@@ -103,7 +108,7 @@ class ActivityRepository(Repository[Activity]):
         self, *, assignee_id: int | None, contact_id: int | None, start: datetime, end: datetime
     ) -> Sequence[Activity]:
         stmt = self.select().where(
-            Activity.starts_at.is_not(None), Activity.at >= start, Activity.at < end
+            Activity.start_at.is_not(None), Activity.at >= start, Activity.at < end
         )
         if assignee_id is not None:
             stmt = stmt.where(Activity.assignee_id == assignee_id)
@@ -163,11 +168,14 @@ class DeliveryRepository(Repository[Delivery]):
         order = KeysetOrder(Delivery.id, Delivery.id, descending=True)
         return self.session.scalars(order.apply(stmt, after, limit)).all()
 
-    def upcoming_scheduled_exists(self, contact_id: int, now: datetime) -> bool:
+    def holds_relationship(self, contact_id: int, now: datetime) -> bool:
+        """Whether an upcoming scheduled or an in-progress delivery keeps the relationship."""
         stmt = self.select(Delivery.id).where(
             Delivery.contact_id == contact_id,
-            Delivery.status == "scheduled",
-            Delivery.scheduled_start > now,
+            or_(
+                Delivery.status == "in_progress",
+                (Delivery.status == "scheduled") & (Delivery.scheduled_start >= now),
+            ),
         )
         return self.session.scalars(stmt.limit(1)).first() is not None
 
@@ -175,13 +183,15 @@ class DeliveryRepository(Repository[Delivery]):
         stmt = self.select(func.min(Delivery.scheduled_start)).where(
             Delivery.contact_id == contact_id, Delivery.status == "scheduled"
         )
-        return self.session.scalar(stmt)
+        value: datetime | None = self.session.scalar(stmt)
+        return value
 
     def last_delivered_at(self, contact_id: int) -> datetime | None:
         stmt = self.select(func.max(func.coalesce(Delivery.actual_end, Delivery.updated_at))).where(
             Delivery.contact_id == contact_id, Delivery.status == "delivered"
         )
-        return self.session.scalar(stmt)
+        value: datetime | None = self.session.scalar(stmt)
+        return value
 
     def open_of_contact_from(self, contact_id: int, start: datetime) -> Sequence[Delivery]:
         """Requested (undated) or scheduled-from-``start`` deliveries that an end cancels."""
@@ -211,6 +221,10 @@ class DeliveryRepository(Repository[Delivery]):
         stmt = self.select().where(
             Delivery.schedule_id == schedule_id, Delivery.scheduled_start >= start
         )
+        return self.session.scalars(stmt.order_by(Delivery.scheduled_start)).all()
+
+    def of_schedule(self, schedule_id: int) -> Sequence[Delivery]:
+        stmt = self.select().where(Delivery.schedule_id == schedule_id)
         return self.session.scalars(stmt.order_by(Delivery.scheduled_start)).all()
 
     def occurrence_keys(self, schedule_id: int) -> set[str]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-27 09:09:40.948478
+Create Date: 2026-11-27 09:16:09.291157
 """
 
 from collections.abc import Sequence
@@ -278,8 +278,8 @@ def upgrade() -> None:
         ),
         sa.Column("at", tenure.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("due_at", tenure.db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("starts_at", tenure.db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("ends_at", tenure.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("start_at", tenure.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("end_at", tenure.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("location", sa.String(length=300), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
