@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tenure.cli import admin, contacts, db, demo, serve
+from tenure.cli import admin, contacts, db, demo, scheduling, serve
 
 app = typer.Typer(
     name="tenure",
@@ -17,7 +17,12 @@ app.add_typer(admin.workspace_app, name="workspace")
 app.add_typer(admin.token_app, name="token")
 app.add_typer(admin.user_app, name="user")
 app.add_typer(contacts.app, name="contacts")
+app.add_typer(scheduling.schedules_app, name="schedules")
+app.add_typer(scheduling.activities_app, name="activities")
+app.add_typer(scheduling.deliveries_app, name="deliveries")
+app.add_typer(scheduling.cases_app, name="cases")
 app.command("timeline")(contacts.timeline_command)
+app.command("agenda")(scheduling.agenda_command)
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo_command)
 

@@ -1,0 +1,5 @@
+"""`python -m tenure.cli`: the same as the `tenure` console script."""
+
+from tenure.cli.main import main
+
+main()
