@@ -2,6 +2,7 @@
 
 from tenure.db.base import Base
 from tenure.db.models.contacts import Affiliation, Contact, ContactEmail, ContactPhone, ContactTag
+from tenure.db.models.continuity import Commitment, HealthSnapshot, KnowledgeEntry
 from tenure.db.models.lifecycle import Agreement, Transition
 from tenure.db.models.scheduling import (
     Activity,
@@ -22,12 +23,15 @@ __all__ = [
     "Base",
     "CalendarFeed",
     "Case",
+    "Commitment",
     "Contact",
     "ContactEmail",
     "ContactPhone",
     "ContactTag",
     "Delivery",
+    "HealthSnapshot",
     "Interaction",
+    "KnowledgeEntry",
     "Membership",
     "Schedule",
     "Service",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenure.db.base import Base, Timestamps, WorkspaceScoped
@@ -27,6 +27,8 @@ class Contact(WorkspaceScoped, Timestamps, Base):
         Index("ix_contacts_ws_stage_sort", "workspace_id", "stage", "sort_name", "id"),
         Index("ix_contacts_ws_owner_sort", "workspace_id", "owner_id", "sort_name", "id"),
         Index("ix_contacts_ws_last_interaction", "workspace_id", "last_interaction_at", "id"),
+        Index("ix_contacts_ws_stage_touch_due", "workspace_id", "stage", "next_touch_due", "id"),
+        Index("ix_contacts_ws_stage_health", "workspace_id", "stage", "health_score", "id"),
     )
 
     kind: Mapped[str] = mapped_column(String(20))
@@ -51,6 +53,16 @@ class Contact(WorkspaceScoped, Timestamps, Base):
     last_service_at: Mapped[datetime | None]
     #: The earliest open activity or scheduled delivery (overdue ones included).
     next_activity_at: Mapped[datetime | None]
+    #: Cadence: this contact's expected touch interval (else by tag, else the workspace's).
+    cadence_days: Mapped[int | None] = mapped_column(Integer)
+    #: The last touch on any channel: interaction, delivered service, completed call/meeting.
+    last_touch_at: Mapped[datetime | None]
+    #: The day the next touch is due (kept current on write).
+    next_touch_due: Mapped[date | None]
+    health_score: Mapped[int | None] = mapped_column(Integer)
+    health_contributions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    #: Contacts marked so are never emailed by automation (issue 5).
+    do_not_email: Mapped[bool] = mapped_column(Boolean, default=False)
 
     version: Mapped[int] = mapped_column(Integer, default=1)
     __mapper_args__ = {"version_id_col": version}

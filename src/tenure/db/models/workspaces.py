@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenure.clock import utcnow
 from tenure.db.base import Base, IdMixin, WorkspaceScoped
-from tenure.db.types import BigId
+from tenure.db.types import BigId, JSONType
 
 
 class Workspace(IdMixin, Base):
@@ -18,6 +19,9 @@ class Workspace(IdMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(60), unique=True)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    #: Workspace defaults (cadence, stale knowledge, health weights …): see
+    #: ``services.workspace_settings`` for the keys and their defaults.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
