@@ -12,6 +12,7 @@ from tenure.api.routes import (
     cases,
     catalog,
     contacts,
+    continuity,
     deliveries,
     lifecycle,
     meta,
@@ -36,6 +37,7 @@ def build_api_router() -> APIRouter:
         schedules,
         cases,
         calendar,
+        continuity,
     ):
         router.include_router(module.router)
     return router

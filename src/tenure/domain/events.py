@@ -50,6 +50,15 @@ class EventType(StrEnum):
     CASE_RESOLVED = "case.resolved"
     CASE_CLOSED = "case.closed"
     CASE_REOPENED = "case.reopened"
+    # knowledge
+    KNOWLEDGE_CHANGED = "knowledge.changed"
+    KNOWLEDGE_CONFIRMED = "knowledge.confirmed"
+    # commitments
+    COMMITMENT_MADE = "commitment.made"
+    COMMITMENT_CHANGED = "commitment.changed"
+    COMMITMENT_KEPT = "commitment.kept"
+    COMMITMENT_BROKEN = "commitment.broken"
+    COMMITMENT_CANCELLED = "commitment.cancelled"
 
 
 #: Event types that change the lifecycle stage.

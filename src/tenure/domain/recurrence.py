@@ -534,6 +534,16 @@ def _check_reachable(
         days = _int_list("BYMONTHDAY", parts["BYMONTHDAY"], 1, 31, negative=True)
         if not any(abs(d) <= _MONTH_DAYS[m - 1] for m in months or range(1, 13) for d in days):
             raise _RuleProblem("no-occurrences", "no month in BYMONTH has a day in BYMONTHDAY")
+    elif (
+        freq in (Frequency.MONTHLY, Frequency.YEARLY)
+        and months
+        and not {"BYDAY", "BYYEARDAY", "BYWEEKNO"} & parts.keys()
+        and all(dtstart.day > _MONTH_DAYS[m - 1] for m in months)
+    ):
+        # Without a day part the day of the month is dtstart's (RFC 5545 and dateutil).
+        raise _RuleProblem(
+            "no-occurrences", f"no month in BYMONTH has a day {dtstart.day} (dtstart's day)"
+        )
     if (
         freq is Frequency.DAILY
         and weekdays

@@ -36,7 +36,7 @@ from tenure.domain.activities import (
 from tenure.domain.contacts import is_valid_timezone
 from tenure.domain.errors import Conflict, FieldError, InvalidInput, PreconditionFailed
 from tenure.domain.events import EventType
-from tenure.services import interactions, timeline
+from tenure.services import cadence, health, interactions, timeline
 from tenure.services.context import Ctx
 
 #: How many items one agenda bucket shows at most (the lists link to the full ones).
@@ -240,6 +240,9 @@ def complete_activity(
         )
         activity.interaction_id = logged.id
     ctx.session.flush()
+    contact = _contact(ctx, activity.contact_id)
+    if contact is not None and channel is not None:
+        cadence.touch(ctx, contact, ctx.now)
     _record_move(ctx, activity, EventType.ACTIVITY_COMPLETED, "done", note)
     return activity
 
@@ -309,9 +312,11 @@ def agenda(
     rows = _repo(ctx).open_until(
         assignee_id=assignee_id, until=window.upcoming_end, limit=AGENDA_LIMIT * 3
     )
+    # A scheduled delivery whose day passed without being recorded is overdue, like an open
+    # activity: no lower bound.
     deliveries = DeliveryRepository(ctx.session, ctx.workspace_id).due_within(
         assignee_id=assignee_id,
-        start=window.today_start,
+        start=None,
         end=window.upcoming_end,
         limit=AGENDA_LIMIT,
     )
@@ -413,3 +418,4 @@ def _record_move(ctx: Ctx, activity: Activity, event: EventType, verb: str, note
         data={"kind": activity.kind, "note": note, "interaction_id": activity.interaction_id},
     )
     refresh_next_activity(ctx, contact)
+    health.recompute(ctx, contact)

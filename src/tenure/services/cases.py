@@ -26,7 +26,7 @@ from tenure.domain.cases import (
 )
 from tenure.domain.errors import FieldError, InvalidInput, PreconditionFailed
 from tenure.domain.events import EventType
-from tenure.services import interactions, timeline
+from tenure.services import health, interactions, timeline
 from tenure.services.context import Ctx
 
 EDITABLE = frozenset({"subject", "description", "priority", "assignee_id"})
@@ -73,6 +73,7 @@ def open_case(
         summary=f"Case opened ({priority.value}): {case.subject}",
         data={"priority": priority.value},
     )
+    health.recompute(ctx, contact)
     return case
 
 
@@ -122,6 +123,7 @@ def move(ctx: Ctx, case_id: int, action: CaseAction, *, note: str = "") -> Case:
         + (f" — {note}" if note else ""),
         data={"status": case.status, "note": note},
     )
+    health.recompute_id(ctx, case.contact_id)
     return case
 
 

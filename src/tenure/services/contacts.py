@@ -16,6 +16,7 @@ from tenure.db.repositories.contacts import (
 )
 from tenure.db.repositories.pagination import Page, check_limit, decode_cursor, encode_cursor
 from tenure.domain.access import Permission
+from tenure.domain.cadence import check_cadence
 from tenure.domain.contacts import (
     MAX_TAG_LENGTH,
     ContactKind,
@@ -33,7 +34,7 @@ from tenure.domain.errors import (
 )
 from tenure.domain.events import EventType
 from tenure.domain.lifecycle import Stage
-from tenure.services import timeline
+from tenure.services import cadence, health, timeline
 from tenure.services.context import Ctx
 
 
@@ -77,6 +78,8 @@ UPDATABLE = frozenset(
         "owner_id",
         "organizations",
         "notes",
+        "cadence_days",
+        "do_not_email",
     }
 )
 
@@ -100,6 +103,8 @@ def create_contact(
     owner_id: int | None = None,
     organizations: Sequence[OrganizationLink] = (),
     notes: str = "",
+    cadence_days: int | None = None,
+    do_not_email: bool = False,
 ) -> ContactView:
     ctx.require(Permission.WRITE)
     values: dict[str, Any] = {
@@ -114,6 +119,8 @@ def create_contact(
         "owner_id": owner_id,
         "organizations": organizations,
         "notes": notes,
+        "cadence_days": cadence_days,
+        "do_not_email": do_not_email,
     }
     contact = Contact(kind=kind.value, stage=Stage.CONTACT.value, created_at=ctx.now)
     contact.updated_at = ctx.now
@@ -167,6 +174,9 @@ def update_contact(
         repo.replace_lookup_rows(contact)
     if links is not None:
         repo.set_affiliations(contact.id, links)
+    if {"tags", "cadence_days"} & set(changes):
+        cadence.refresh(ctx, contact)
+        health.recompute(ctx, contact)
     timeline.record(
         ctx,
         contact_id=contact.id,
@@ -260,6 +270,13 @@ def _apply(
         )
     if wants("notes"):
         out["notes"] = values.get("notes") or ""
+    if wants("cadence_days"):
+        try:
+            out["cadence_days"] = check_cadence(values.get("cadence_days"))
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+    if wants("do_not_email"):
+        out["do_not_email"] = bool(values.get("do_not_email"))
     if wants("owner_id"):
         owner_id = values.get("owner_id")
         if owner_id is not None and not MembershipRepository(

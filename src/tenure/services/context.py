@@ -22,6 +22,8 @@ class Ctx:
     source: str = "api"
     workspace_timezone: str = "UTC"
     now: datetime = field(default_factory=utcnow)
+    #: Per-request memo (workspace settings …): a Ctx lives for one unit of work.
+    cache: dict[str, object] = field(default_factory=dict)
 
     def require(self, permission: Permission) -> None:
         require(self.role, permission)

@@ -42,7 +42,7 @@ from tenure.domain.errors import Conflict, FieldError, InvalidInput, Preconditio
 from tenure.domain.events import EventType
 from tenure.domain.lifecycle import Evidence, EvidenceKind, Stage
 from tenure.domain.money import is_currency
-from tenure.services import activities, lifecycle, timeline
+from tenure.services import activities, cadence, health, lifecycle, timeline
 from tenure.services.context import Ctx
 
 EDITABLE = frozenset(
@@ -368,10 +368,11 @@ def _moved(
         done = delivery.actual_end or ctx.now
         if contact.last_service_at is None or done > contact.last_service_at:
             contact.last_service_at = done
+        cadence.touch(ctx, contact, done)
     if is_evidence(status):
         _convert_if_confirmed(ctx, contact, delivery)
     activities.refresh_next_activity(ctx, contact)
-    ctx.session.flush()
+    health.recompute(ctx, contact)
     return delivery
 
 

@@ -12,7 +12,7 @@ from tenure.db.repositories.timeline import InteractionRepository
 from tenure.domain.access import Permission
 from tenure.domain.errors import FieldError, InvalidInput
 from tenure.domain.events import EventType
-from tenure.services import timeline
+from tenure.services import cadence, health, timeline
 from tenure.services.context import Ctx
 
 #: Clocks disagree a little; an interaction "a minute from now" is still now.
@@ -78,6 +78,8 @@ def log_interaction(
     ctx.session.flush()
     if contact.last_interaction_at is None or when > contact.last_interaction_at:
         contact.last_interaction_at = when
+    if direction is not Direction.INTERNAL:  # an internal note does not touch the client
+        cadence.touch(ctx, contact, when)
     timeline.record(
         ctx,
         contact_id=contact.id,
@@ -92,7 +94,7 @@ def log_interaction(
             "subject": interaction.subject,
         },
     )
-    ctx.session.flush()
+    health.recompute(ctx, contact)
     return interaction
 
 

@@ -31,7 +31,7 @@ from tenure.domain.lifecycle import (
     move_to_client,
     replay,
 )
-from tenure.services import activities, deliveries, schedules, timeline
+from tenure.services import activities, cadence, deliveries, health, schedules, timeline
 from tenure.services import agreements as agreement_service
 from tenure.services.context import Ctx
 
@@ -223,4 +223,6 @@ def _refresh_standing(ctx: Ctx, contact: Contact, rows: Sequence[Transition]) ->
     contact.client_since = standing.client_since
     contact.closed_tenure_days = standing.closed_days
     contact.updated_at = ctx.now
+    cadence.refresh(ctx, contact)
     ctx.session.flush()
+    health.recompute(ctx, contact)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
@@ -18,6 +18,7 @@ from tenure.api.schemas.contacts import (
 from tenure.db.repositories.contacts import ContactFilter
 from tenure.db.repositories.pagination import MAX_LIMIT
 from tenure.domain.contacts import ContactKind
+from tenure.domain.health import band_range
 from tenure.domain.lifecycle import Stage
 from tenure.services import contacts as service
 from tenure.services.contacts import EmailIn, OrganizationLink, PhoneIn
@@ -61,6 +62,10 @@ def list_contacts(
     q: Annotated[
         str | None, Query(max_length=200, description="Name, email or phone contains")
     ] = None,
+    health_band: Annotated[
+        Literal["at_risk", "watch", "healthy"] | None, Query(description="Clients by health")
+    ] = None,
+    touch_overdue: Annotated[bool, Query(description="Only clients overdue for a touch")] = False,
     sort: ContactSort = "name",
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
@@ -71,6 +76,8 @@ def list_contacts(
         owner_id=owner_id,
         kind=kind.value if kind else None,
         q=q or None,
+        health=band_range(health_band) if health_band else None,
+        touch_due_before=ctx.today if touch_overdue else None,
     )
     page = service.list_contacts(ctx, filters=filters, sort=sort, cursor=cursor, limit=limit)
     today = ctx.today

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from tenure.api.schemas.common import Input, Output
 from tenure.domain.contacts import ContactKind
+from tenure.domain.health import band_of
 from tenure.domain.lifecycle import Stage, tenure_days
 from tenure.services.contacts import ContactView
 
@@ -50,6 +51,13 @@ class _ContactFields(Input):
     owner_id: int | None = None
     organizations: list[OrganizationLinkSchema] = Field(default_factory=list, max_length=50)
     notes: str = Field(default="", max_length=100_000)
+    cadence_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3660,
+        description="Expected touch interval; default by tag or workspace.",
+    )
+    do_not_email: bool = False
 
 
 class ContactCreate(_ContactFields):
@@ -99,6 +107,12 @@ class ContactRead(Output):
     last_interaction_at: datetime | None
     last_service_at: datetime | None
     next_activity_at: datetime | None
+    cadence_days: int | None
+    last_touch_at: datetime | None
+    next_touch_due: date | None
+    health_score: int | None
+    health_band: str | None
+    do_not_email: bool
     created_at: datetime
     updated_at: datetime
     version: int
@@ -136,6 +150,12 @@ def contact_read(view: ContactView, today: date, *, detail: bool = True) -> Cont
         last_interaction_at=c.last_interaction_at,
         last_service_at=c.last_service_at,
         next_activity_at=c.next_activity_at,
+        cadence_days=c.cadence_days,
+        last_touch_at=c.last_touch_at,
+        next_touch_due=c.next_touch_due,
+        health_score=c.health_score,
+        health_band=band_of(c.health_score) if c.health_score is not None else None,
+        do_not_email=c.do_not_email,
         created_at=c.created_at,
         updated_at=c.updated_at,
         version=c.version,

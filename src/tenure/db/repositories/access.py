@@ -44,6 +44,12 @@ def principal_for_token_hash(session: Session, token_hash: str) -> TokenPrincipa
     return TokenPrincipal(token=row[0], user=row[1], role=row[2], workspace=row[3])
 
 
+def users_by_id(session: Session, ids: Sequence[int]) -> dict[int, User]:
+    if not ids:
+        return {}
+    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(set(ids)))).all()}
+
+
 def workspace_by_slug(session: Session, slug: str) -> Workspace | None:
     return session.scalars(select(Workspace).where(Workspace.slug == slug)).one_or_none()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import delete, exists, or_, select
@@ -26,6 +27,10 @@ class ContactFilter:
     owner_id: int | None = None
     kind: str | None = None
     q: str | None = None
+    #: (low, high) inclusive health score range, e.g. a band.
+    health: tuple[int, int] | None = None
+    #: Only contacts whose next touch was due before this day.
+    touch_due_before: date | None = None
 
 
 #: Public sort names -> (column, descending). ``id`` breaks ties in every order.
@@ -71,6 +76,10 @@ class ContactRepository(Repository[Contact]):
             )
         if filters.q:
             stmt = stmt.where(self._matches(filters.q))
+        if filters.health is not None:
+            stmt = stmt.where(Contact.health_score.between(*filters.health))
+        if filters.touch_due_before is not None:
+            stmt = stmt.where(Contact.next_touch_due < filters.touch_due_before)
         stmt = KeysetOrder(column, Contact.id, descending).apply(stmt, after, limit)
         return self.session.scalars(stmt).all()
 

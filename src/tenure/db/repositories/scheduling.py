@@ -49,6 +49,10 @@ class ActivityRepository(Repository[Activity]):
         order = KeysetOrder(Activity.at, Activity.id)
         return self.session.scalars(order.apply(stmt, after, limit)).all()
 
+    def open_of_contact(self, contact_id: int, limit: int) -> Sequence[Activity]:
+        stmt = self.select().where(Activity.contact_id == contact_id, Activity.status == "open")
+        return self.session.scalars(stmt.order_by(Activity.at, Activity.id).limit(limit)).all()
+
     def open_until(
         self, *, assignee_id: int | None, until: datetime, limit: int
     ) -> Sequence[Activity]:
@@ -179,6 +183,17 @@ class DeliveryRepository(Repository[Delivery]):
         )
         return self.session.scalars(stmt.limit(1)).first() is not None
 
+    def upcoming_of_contact(self, contact_id: int, now: datetime, limit: int) -> Sequence[Delivery]:
+        stmt = self.select().where(
+            Delivery.contact_id == contact_id,
+            or_(
+                Delivery.status.in_(("requested", "in_progress")),
+                (Delivery.status == "scheduled") & (Delivery.scheduled_start >= now),
+            ),
+        )
+        stmt = stmt.order_by(Delivery.scheduled_start, Delivery.id).limit(limit)
+        return self.session.scalars(stmt).all()
+
     def next_scheduled_at(self, contact_id: int) -> datetime | None:
         stmt = self.select(func.min(Delivery.scheduled_start)).where(
             Delivery.contact_id == contact_id, Delivery.status == "scheduled"
@@ -252,13 +267,16 @@ class DeliveryRepository(Repository[Delivery]):
         return self.session.scalars(stmt.order_by(Delivery.scheduled_start, Delivery.id)).all()
 
     def due_within(
-        self, *, assignee_id: int | None, start: datetime, end: datetime, limit: int
+        self, *, assignee_id: int | None, start: datetime | None, end: datetime, limit: int
     ) -> Sequence[Delivery]:
+        """Scheduled or in-progress deliveries overlapping [start, end), soonest first
+        (``start`` None: everything before ``end`` too, the overdue ones included)."""
         stmt = self.select().where(
             Delivery.status.in_(("scheduled", "in_progress")),
             Delivery.scheduled_start < end,
-            Delivery.scheduled_end > start,
         )
+        if start is not None:
+            stmt = stmt.where(Delivery.scheduled_end > start)
         if assignee_id is not None:
             stmt = stmt.where(Delivery.assignee_id == assignee_id)
         stmt = stmt.order_by(Delivery.scheduled_start, Delivery.id).limit(limit)
@@ -320,6 +338,12 @@ class CaseRepository(Repository[Case]):
             stmt = stmt.where(Case.priority == filters.priority)
         order = KeysetOrder(Case.id, Case.id, descending=True)
         return self.session.scalars(order.apply(stmt, after, limit)).all()
+
+    def active_of_contact(self, contact_id: int, limit: int) -> Sequence[Case]:
+        stmt = self.select().where(
+            Case.contact_id == contact_id, Case.status.in_(("open", "pending"))
+        )
+        return self.session.scalars(stmt.order_by(Case.opened_at).limit(limit)).all()
 
 
 class CalendarFeedRepository(Repository[CalendarFeed]):

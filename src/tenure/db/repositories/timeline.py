@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from tenure.db.models import Interaction, TimelineEvent
@@ -29,7 +30,24 @@ class TimelineRepository(Repository[TimelineEvent]):
         order = KeysetOrder(TimelineEvent.occurred_at, TimelineEvent.id, descending=True)
         return self.session.scalars(order.apply(stmt, after, limit)).all()
 
+    def since(
+        self, contact_id: int, moment: datetime | None, *, exclude: Sequence[str], limit: int
+    ) -> Sequence[TimelineEvent]:
+        """Events after ``moment`` (all when None), newest first."""
+        stmt = self.select().where(TimelineEvent.contact_id == contact_id)
+        if moment is not None:
+            stmt = stmt.where(TimelineEvent.occurred_at > moment)
+        if exclude:
+            stmt = stmt.where(TimelineEvent.type.not_in(exclude))
+        stmt = stmt.order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
+        return self.session.scalars(stmt.limit(limit)).all()
+
 
 class InteractionRepository(Repository[Interaction]):
     model = Interaction
     noun = "interaction"
+
+    def recent(self, contact_id: int, limit: int) -> Sequence[Interaction]:
+        stmt = self.select().where(Interaction.contact_id == contact_id)
+        stmt = stmt.order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+        return self.session.scalars(stmt.limit(limit)).all()

@@ -1,0 +1,94 @@
+"""Computing, storing and explaining each client's health score."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from tenure.db.models import Contact, HealthSnapshot
+from tenure.db.repositories.contacts import ContactRepository
+from tenure.db.repositories.continuity import HealthSignalQueries, SnapshotRepository
+from tenure.domain.access import Permission
+from tenure.domain.health import Health, OpenCase, Signals, score
+from tenure.domain.lifecycle import Stage
+from tenure.services import cadence, workspace_settings
+from tenure.services.context import Ctx
+
+WINDOW_DAYS = 90
+
+
+def signals_of(ctx: Ctx, contact: Contact) -> Signals:
+    queries = HealthSignalQueries(ctx.session, ctx.workspace_id)
+    overdue_commitments, overdue_tasks = queries.overdue_counts(contact.id, ctx.today, ctx.now)
+    cases = [
+        OpenCase(priority, max((ctx.now - opened).days, 0))
+        for priority, opened in queries.open_cases(contact.id)
+    ]
+    counts = queries.delivery_counts(contact.id, ctx.now - timedelta(days=WINDOW_DAYS), ctx.now)
+    state = cadence.status(ctx, contact)
+    return Signals(
+        today=ctx.today,
+        cadence_days=state.cadence_days,
+        next_touch_due=contact.next_touch_due,
+        last_touch_on=state.last_touch_on,
+        overdue_commitments=overdue_commitments,
+        overdue_tasks=overdue_tasks,
+        open_cases=cases,
+        planned_deliveries_90d=counts["planned"],
+        delivered_90d=counts["delivered"],
+        renews_on=queries.next_renewal(contact.id, ctx.today),
+        no_shows_90d=counts["no_show"],
+        cancellations_90d=counts["cancelled"],
+    )
+
+
+def recompute(ctx: Ctx, contact: Contact) -> Health | None:
+    """Score a client now, keep it on the contact and in today's snapshot. Non-clients have
+    no health (None), since there is no relationship to keep."""
+    if contact.stage != Stage.CLIENT:
+        contact.health_score = None
+        contact.health_contributions = []
+        return None
+    weights = workspace_settings.read(ctx).health_weights
+    health = score(signals_of(ctx, contact), weights)
+    contributions = [c.as_dict() for c in health.contributions]
+    contact.health_score = health.score
+    contact.health_contributions = contributions
+    snapshots = SnapshotRepository(ctx.session, ctx.workspace_id)
+    today = snapshots.on(contact.id, ctx.today)
+    if today is None:
+        snapshots.add(
+            HealthSnapshot(
+                contact_id=contact.id,
+                day=ctx.today,
+                score=health.score,
+                contributions=contributions,
+            )
+        )
+    else:
+        today.score, today.contributions = health.score, contributions
+    ctx.session.flush()
+    return health
+
+
+def recompute_id(ctx: Ctx, contact_id: int | None) -> None:
+    if contact_id is not None:
+        recompute(ctx, ContactRepository(ctx.session, ctx.workspace_id).get(contact_id))
+
+
+def history(ctx: Ctx, contact_id: int, *, days: int = 365) -> Sequence[HealthSnapshot]:
+    ctx.require(Permission.READ)
+    ContactRepository(ctx.session, ctx.workspace_id).get(contact_id)
+    return SnapshotRepository(ctx.session, ctx.workspace_id).history(
+        contact_id, ctx.today - timedelta(days=days)
+    )
+
+
+def current(ctx: Ctx, contact_id: int) -> tuple[Contact, Health | None]:
+    """Score the contact afresh (reads change nothing: no snapshot is written)."""
+    ctx.require(Permission.READ)
+    contact = ContactRepository(ctx.session, ctx.workspace_id).get(contact_id)
+    if contact.stage != Stage.CLIENT:
+        return contact, None
+    weights = workspace_settings.read(ctx).health_weights
+    return contact, score(signals_of(ctx, contact), weights)
