@@ -154,3 +154,31 @@ def test_console_script_is_installed() -> None:
         [sys.executable, "-m", "tenure.cli", "--help"], capture_output=True, text=True, check=False
     )
     assert out.returncode == 0 and "agenda" in out.stdout
+
+
+def test_brief_and_health_snapshot(cli, tenant, db) -> None:
+    from datetime import date
+
+    from tenure.db.uow import session_factory, unit_of_work
+    from tenure.domain.agreements import AgreementKind
+    from tenure.domain.contacts import ContactKind
+    from tenure.domain.knowledge import KnowledgeKind
+    from tenure.services import agreements, contacts, knowledge
+
+    with unit_of_work(session_factory(db.engine)) as session:
+        ctx = tenant.ctx(session)
+        cid = contacts.create_contact(
+            ctx, kind=ContactKind.PERSON, display_name="Ada <script>"
+        ).contact.id
+        deal = agreements.create_agreement(
+            ctx, cid, title="Retainer", kind=AgreementKind.CONTRACT, starts_on=date(2025, 1, 1)
+        )
+        agreements.confirm(ctx, deal.id)
+        knowledge.add(ctx, cid, kind=KnowledgeKind.DO_NOT, text="Never call before 10")
+
+    md = cli("brief", str(cid), "--markdown")
+    assert md.startswith("# Ada \\<script\\>")
+    assert "Never call before 10" in md and "Retainer" in md
+    data = json.loads(cli("brief", str(cid), "--json"))
+    assert data["relationship"]["stage"] == "client"
+    assert "1 clients scored" in cli("health", "snapshot")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tenure.cli import admin, contacts, db, demo, scheduling, serve
+from tenure.cli import admin, contacts, continuity, db, demo, scheduling, serve
 
 app = typer.Typer(
     name="tenure",
@@ -23,6 +23,8 @@ app.add_typer(scheduling.deliveries_app, name="deliveries")
 app.add_typer(scheduling.cases_app, name="cases")
 app.command("timeline")(contacts.timeline_command)
 app.command("agenda")(scheduling.agenda_command)
+app.command("brief")(continuity.brief_command)
+app.add_typer(continuity.health_app, name="health")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo_command)
 

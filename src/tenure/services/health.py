@@ -92,3 +92,19 @@ def current(ctx: Ctx, contact_id: int) -> tuple[Contact, Health | None]:
         return contact, None
     weights = workspace_settings.read(ctx).health_weights
     return contact, score(signals_of(ctx, contact), weights)
+
+
+def snapshot_all(ctx: Ctx, *, batch: int = 500) -> int:
+    """Recompute every client's score and write today's snapshot (the daily job)."""
+    ctx.require(Permission.WRITE)
+    repo = ContactRepository(ctx.session, ctx.workspace_id)
+    after = 0
+    done = 0
+    while True:
+        clients = repo.clients_after(after, batch)
+        if not clients:
+            return done
+        for contact in clients:
+            recompute(ctx, contact)
+        done += len(clients)
+        after = clients[-1].id

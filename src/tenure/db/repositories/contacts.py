@@ -177,6 +177,11 @@ class ContactRepository(Repository[Contact]):
             ]
         )
 
+    def clients_after(self, after_id: int, limit: int) -> Sequence[Contact]:
+        """Clients by id, a batch at a time (for daily jobs over all of them)."""
+        stmt = self.select().where(Contact.stage == "client", Contact.id > after_id)
+        return self.session.scalars(stmt.order_by(Contact.id).limit(limit)).all()
+
     def existing_ids(self, ids: Sequence[int], *, kind: str | None = None) -> set[int]:
         if not ids:
             return set()
