@@ -1,6 +1,17 @@
 """All SQLAlchemy models; importing this package registers every table on ``Base.metadata``."""
 
 from tenure.db.base import Base
+from tenure.db.models.automation import (
+    EmailMessage,
+    EmailTemplate,
+    Job,
+    Playbook,
+    PlaybookRun,
+    Rule,
+    RuleRun,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from tenure.db.models.contacts import Affiliation, Contact, ContactEmail, ContactPhone, ContactTag
 from tenure.db.models.continuity import Commitment, HealthSnapshot, KnowledgeEntry
 from tenure.db.models.lifecycle import Agreement, Transition
@@ -29,14 +40,23 @@ __all__ = [
     "ContactPhone",
     "ContactTag",
     "Delivery",
+    "EmailMessage",
+    "EmailTemplate",
     "HealthSnapshot",
     "Interaction",
+    "Job",
     "KnowledgeEntry",
     "Membership",
+    "Playbook",
+    "PlaybookRun",
+    "Rule",
+    "RuleRun",
     "Schedule",
     "Service",
     "TimelineEvent",
     "Transition",
     "User",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "Workspace",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenure.clock import utcnow
@@ -47,7 +47,8 @@ class Agreement(WorkspaceScoped, Timestamps, Base):
     starts_on: Mapped[date | None]
     ends_on: Mapped[date | None]
     renews_on: Mapped[date | None]
-    value_minor: Mapped[int | None] = mapped_column(Integer)
+    #: 64-bit: minor units of large contracts (or of currencies like JPY) pass 2**31.
+    value_minor: Mapped[int | None] = mapped_column(BigInteger)
     currency: Mapped[str | None] = mapped_column(String(3))
     billing_period: Mapped[str] = mapped_column(String(20), default="one_off")
     terms: Mapped[str] = mapped_column(Text, default="")

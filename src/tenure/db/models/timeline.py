@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenure.clock import utcnow
@@ -38,7 +38,10 @@ class TimelineEvent(WorkspaceScoped, Base):
 
 class Interaction(WorkspaceScoped, Base):
     __tablename__ = "interactions"
-    __table_args__ = (Index("ix_interactions_contact_occurred", "contact_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_interactions_contact_occurred", "contact_id", "occurred_at"),
+        UniqueConstraint("workspace_id", "contact_id", "message_id"),
+    )
 
     contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(20))
@@ -50,4 +53,7 @@ class Interaction(WorkspaceScoped, Base):
     author_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("users.id", ondelete="SET NULL")
     )
+    #: Email interactions: the RFC 5322 Message-ID (duplicates are ignored) and the thread.
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    thread_id: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

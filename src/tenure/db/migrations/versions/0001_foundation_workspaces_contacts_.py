@@ -242,7 +242,7 @@ def upgrade() -> None:
         sa.Column("starts_on", sa.Date(), nullable=True),
         sa.Column("ends_on", sa.Date(), nullable=True),
         sa.Column("renews_on", sa.Date(), nullable=True),
-        sa.Column("value_minor", sa.Integer(), nullable=True),
+        sa.Column("value_minor", sa.BigInteger(), nullable=True),
         sa.Column("currency", sa.String(length=3), nullable=True),
         sa.Column("billing_period", sa.String(length=20), nullable=False),
         sa.Column("terms", sa.Text(), nullable=False),
