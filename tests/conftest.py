@@ -133,7 +133,15 @@ class Server:
 
 @pytest.fixture(scope="session")
 def server(database: Database) -> Iterator[Server]:
-    app = create_app(Settings(database_url=database.url, pool_size=5))
+    # The worker runs only where a test asks for it (tests.worker helpers), never behind a test.
+    app = create_app(
+        Settings(
+            database_url=database.url,
+            pool_size=5,
+            embedded_worker=False,
+            webhook_allow_private=True,
+        )
+    )
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     uv = uvicorn.Server(config)

@@ -5,6 +5,9 @@ Nothing happens at import time; settings are read here so tests choose their own
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
@@ -13,6 +16,7 @@ from tenure.api.app import API_PREFIX, install_api
 from tenure.config import Settings, get_settings
 from tenure.db.engine import make_engine
 from tenure.db.uow import session_factory
+from tenure.worker.runner import start_in_thread
 
 DESCRIPTION = """Tenure manages confirmed, ongoing client relationships.
 
@@ -27,7 +31,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(
         settings.database_url, pool_size=settings.pool_size, echo=settings.sql_echo
     )
+    embedded = settings.embedded_worker
+    if embedded is None:
+        embedded = engine.dialect.name == "sqlite"
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = start_in_thread(engine) if embedded else None
+        try:
+            yield
+        finally:
+            if stop is not None:
+                stop.set()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Tenure",
         version=__version__,
         description=DESCRIPTION,

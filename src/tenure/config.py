@@ -20,6 +20,11 @@ class Settings(BaseSettings):
     port: int = 8000
     #: How far ahead recurring schedules are materialized.
     schedule_horizon_days: int = 90
+    #: Run the background worker inside `tenure serve` (default on for SQLite, where a single
+    #: process should own the database; run `tenure worker` processes for PostgreSQL).
+    embedded_worker: bool | None = None
+    #: Webhooks to loopback/private/link-local addresses are refused unless allowed (tests).
+    webhook_allow_private: bool = False
     #: Echo SQL statements (debugging only).
     sql_echo: bool = False
 

@@ -14,6 +14,7 @@ from tenure.api.routes import (
     contacts,
     continuity,
     deliveries,
+    jobs,
     lifecycle,
     meta,
     schedules,
@@ -38,6 +39,7 @@ def build_api_router() -> APIRouter:
         cases,
         calendar,
         continuity,
+        jobs,
     ):
         router.include_router(module.router)
     return router

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tenure.cli import admin, contacts, continuity, db, demo, scheduling, serve
+from tenure.cli import admin, contacts, continuity, db, demo, scheduling, serve, worker
 
 app = typer.Typer(
     name="tenure",
@@ -25,6 +25,8 @@ app.command("timeline")(contacts.timeline_command)
 app.command("agenda")(scheduling.agenda_command)
 app.command("brief")(continuity.brief_command)
 app.add_typer(continuity.health_app, name="health")
+app.add_typer(worker.jobs_app, name="jobs")
+app.command("worker")(worker.worker_command)
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo_command)
 
