@@ -108,8 +108,8 @@ def test_a_job_whose_lease_was_taken_over_rolls_its_effects_back(db, tenant) -> 
     started = []
 
     def slow(ctx, payload):
-        from tenure.services import activities
         from tenure.domain.activities import ActivityKind
+        from tenure.services import activities
 
         activities.create_activity(ctx, kind=ActivityKind.TASK, title="once", due_at=ctx.now)
         if not started:
