@@ -24,6 +24,7 @@ from tenure.db.models.scheduling import (
     Service,
 )
 from tenure.db.models.timeline import Interaction, TimelineEvent
+from tenure.db.models.web import AuditEntry, WebSession
 from tenure.db.models.workspaces import ApiToken, Membership, User, Workspace
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Affiliation",
     "Agreement",
     "ApiToken",
+    "AuditEntry",
     "Base",
     "CalendarFeed",
     "Case",
@@ -56,6 +58,7 @@ __all__ = [
     "TimelineEvent",
     "Transition",
     "User",
+    "WebSession",
     "WebhookDelivery",
     "WebhookSubscription",
     "Workspace",
