@@ -14,6 +14,7 @@ from tenure.db.models.automation import (
 )
 from tenure.db.models.contacts import Affiliation, Contact, ContactEmail, ContactPhone, ContactTag
 from tenure.db.models.continuity import Commitment, HealthSnapshot, KnowledgeEntry
+from tenure.db.models.data import ExternalId, ImportFile, ImportJob, SearchDocument
 from tenure.db.models.lifecycle import Agreement, Transition
 from tenure.db.models.scheduling import (
     Activity,
@@ -44,7 +45,10 @@ __all__ = [
     "Delivery",
     "EmailMessage",
     "EmailTemplate",
+    "ExternalId",
     "HealthSnapshot",
+    "ImportFile",
+    "ImportJob",
     "Interaction",
     "Job",
     "KnowledgeEntry",
@@ -54,6 +58,7 @@ __all__ = [
     "Rule",
     "RuleRun",
     "Schedule",
+    "SearchDocument",
     "Service",
     "TimelineEvent",
     "Transition",

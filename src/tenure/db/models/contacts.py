@@ -63,6 +63,12 @@ class Contact(WorkspaceScoped, Timestamps, Base):
     health_contributions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     #: Contacts marked so are never emailed by automation (issue 5).
     do_not_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Set when this contact was merged into another: its id then answers with a pointer.
+    merged_into_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("contacts.id", ondelete="SET NULL")
+    )
+    #: Set when the person's data was erased (GDPR Art. 17); the row stays for the analytics.
+    erased_at: Mapped[datetime | None]
 
     version: Mapped[int] = mapped_column(Integer, default=1)
     __mapper_args__ = {"version_id_col": version}
