@@ -26,6 +26,12 @@ demo: install
 	TENURE_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/tenure demo
 	TENURE_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/tenure serve
 
+## screenshots: PNGs of the main pages on demo data, desktop and phone widths, in ./screenshots/
+## (a throwaway SQLite demo served on a free port; needs /usr/bin/chromium, never downloads one)
+.PHONY: screenshots
+screenshots: dev
+	$(BIN)/python scripts/screenshots.py --out $(CURDIR)/screenshots
+
 ## test: install the development dependencies and run the whole test suite
 test: dev
 	$(BIN)/pytest

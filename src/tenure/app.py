@@ -1,4 +1,4 @@
-"""create_app(): builds the engine, the API (and later the web app and embedded worker).
+"""create_app(): builds the engine, the API, the web app and (on SQLite) the embedded worker.
 
 Nothing happens at import time; settings are read here so tests choose their own database.
 """
@@ -7,15 +7,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi import FastAPI, Request, Response
 
 from tenure import __version__
+from tenure.api import errors as api_errors
 from tenure.api.app import API_PREFIX, install_api
 from tenure.config import Settings, get_settings
 from tenure.db.engine import make_engine
 from tenure.db.uow import session_factory
+from tenure.web import errors as web_errors
+from tenure.web.app import install_web
+from tenure.web.deps import LoginRequired
 from tenure.worker.runner import start_in_thread
 
 DESCRIPTION = """Tenure manages confirmed, ongoing client relationships.
@@ -57,9 +61,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     install_api(app)
-
-    @app.get("/", include_in_schema=False)
-    def index() -> RedirectResponse:
-        return RedirectResponse("/api/docs")
-
+    install_web(app)
+    _route_errors(app)
     return app
+
+
+def _route_errors(app: FastAPI) -> None:
+    """One handler per error type, answering as the edge the request came to: problem
+    documents under /api, pages everywhere else."""
+    pages = web_errors.handlers()
+    for exc_type, api_handler in api_errors.HANDLERS.items():
+        page_handler = pages.get(exc_type, pages[Exception])
+
+        def handle(
+            request: Request, exc: Exception, api: Any = api_handler, web: Any = page_handler
+        ) -> Response:
+            chosen = api if request.url.path.startswith("/api/") else web
+            response: Response = chosen(request, exc)
+            return response
+
+        app.add_exception_handler(exc_type, handle)
+    app.add_exception_handler(LoginRequired, pages[LoginRequired])

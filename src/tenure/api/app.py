@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from tenure.api import errors
 from tenure.api.routes import (
     activities,
     agreements,
+    analytics,
     calendar,
     cases,
     catalog,
     contacts,
     continuity,
     deliveries,
+    duplicates,
+    email,
     jobs,
     lifecycle,
     meta,
+    rules,
     schedules,
+    search,
     timeline,
+    webhooks,
 )
 
 API_PREFIX = "/api/v1"
@@ -39,7 +44,13 @@ def build_api_router() -> APIRouter:
         cases,
         calendar,
         continuity,
+        email,
         jobs,
+        webhooks,
+        rules,
+        analytics,
+        search,
+        duplicates,
     ):
         router.include_router(module.router)
     return router
@@ -47,4 +58,3 @@ def build_api_router() -> APIRouter:
 
 def install_api(app: FastAPI) -> None:
     app.include_router(build_api_router())
-    errors.install(app)

@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
 
-from tenure.db.uow import open_session
 from tenure.domain.errors import NotAuthenticated, PreconditionRequired
+from tenure.http import SessionDep
 from tenure.services.access import authenticate_token, context_for
 from tenure.services.context import Ctx
 
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
 bearer = HTTPBearer(auto_error=False, description="An API token from `tenure token create`.")
-
-
-def _session(request: Request) -> Iterator[Session]:
-    """Commit when the handler returned, roll back when it raised; before the response is sent
-    (scope="function"), so a failed commit is an error response, never a false success."""
-    session = open_session(request.app.state.sessions, write=request.method not in READ_METHODS)
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
-SessionDep = Annotated[Session, Depends(_session, scope="function")]
 
 
 def _ctx(
@@ -57,7 +36,7 @@ def _if_match(if_match: Annotated[str | None, Header()] = None) -> int:
     if tag.startswith("W/"):
         tag = tag[2:]
     tag = tag.strip('"')
-    if not tag.isdigit():
+    if not (tag.isascii() and tag.isdigit()) or len(tag) > 18:
         raise PreconditionRequired('If-Match must be an ETag this API gave out, like "3"')
     return int(tag)
 

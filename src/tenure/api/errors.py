@@ -7,11 +7,12 @@ client as a stack trace: unexpected exceptions become a plain 500 problem and ar
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -25,6 +26,7 @@ PROBLEM_TYPE_BASE = "/api/v1/problems/"
 STATUS: dict[type[E.DomainError], int] = {
     E.InvalidInput: 422,
     E.NotFound: 404,
+    E.ContactMerged: 410,
     E.PermissionDenied: 403,
     E.NotAuthenticated: 401,
     E.PreconditionFailed: 412,
@@ -39,6 +41,23 @@ HTTP_CODES = {
     406: "not-acceptable",
     413: "too-large",
     415: "unsupported-media-type",
+}
+
+
+#: Problem types the HTTP edge answers with besides the domain's (``domain/errors.py``), so that
+#: ``/problems`` documents every ``type`` a client can receive: code -> (title, description).
+EDGE_PROBLEMS: dict[str, tuple[str, str]] = {
+    "bad-request": ("The request could not be read", "The body is not well-formed."),
+    "method-not-allowed": ("Method not allowed", "The path exists but not for this method."),
+    "not-acceptable": ("Not acceptable", "The API answers in JSON only."),
+    "too-large": ("Request too large", "The request body is larger than the API accepts."),
+    "unsupported-media-type": ("Unsupported media type", "Send JSON bodies."),
+    "http-error": ("HTTP error", "Another error of the HTTP layer; see its status."),
+    "busy": ("The database is busy", "Retry after the seconds given in Retry-After."),
+    "internal-error": (
+        "Something went wrong on our side",
+        "An unexpected error: it was logged and nothing was changed.",
+    ),
 }
 
 
@@ -90,10 +109,12 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = []
     for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ())]
+        loc = list(err.get("loc", ()))
         if loc and loc[0] in {"body", "query", "path", "header"}:
             loc = loc[1:]
-        field = ".".join(loc) or "body"
+        if err.get("type") == "json_invalid":
+            loc = []  # the position in the text is in the message; the field is the body
+        field = _field_path(loc) or "body"
         errors.append(
             {
                 "field": field,
@@ -103,6 +124,14 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
         )
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return problem(422, E.InvalidInput.code, E.InvalidInput.title, detail, errors=errors)
+
+
+def _field_path(loc: list[Any]) -> str:
+    """``emails[0].email``: the same spelling the services use for nested fields."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
 
 
 def _http_error(_: Request, exc: Exception) -> JSONResponse:
@@ -154,11 +183,21 @@ def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+ErrorHandler = Callable[[Request, Exception], Response]
+
+#: Every exception type the API answers, and how (the app routes /api paths here).
+HANDLERS: dict[type[Exception], ErrorHandler] = {
+    E.DomainError: _domain_error,
+    RequestValidationError: _validation_error,
+    StarletteHTTPException: _http_error,
+    StaleDataError: _stale,
+    IntegrityError: _integrity,
+    OperationalError: _busy,
+    Exception: _unexpected,
+}
+
+
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(E.DomainError, _domain_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(StaleDataError, _stale)
-    app.add_exception_handler(IntegrityError, _integrity)
-    app.add_exception_handler(OperationalError, _busy)
-    app.add_exception_handler(Exception, _unexpected)
+    """Answer every error as a problem document (used when the API is served alone)."""
+    for exc_type, handler in HANDLERS.items():
+        app.add_exception_handler(exc_type, handler)

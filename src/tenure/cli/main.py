@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import typer
 
-from tenure.cli import admin, contacts, continuity, db, demo, scheduling, serve, worker
+from tenure.cli import (
+    admin,
+    analytics,
+    automation,
+    contacts,
+    continuity,
+    db,
+    demo,
+    email,
+    scheduling,
+    search,
+    serve,
+    webhooks,
+    worker,
+)
 
 app = typer.Typer(
     name="tenure",
@@ -26,6 +40,12 @@ app.command("agenda")(scheduling.agenda_command)
 app.command("brief")(continuity.brief_command)
 app.add_typer(continuity.health_app, name="health")
 app.add_typer(worker.jobs_app, name="jobs")
+app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(email.app, name="email")
+app.add_typer(automation.rules_app, name="rules")
+app.add_typer(automation.playbooks_app, name="playbooks")
+app.add_typer(analytics.app, name="analytics")
+app.add_typer(search.app, name="search")
 app.command("worker")(worker.worker_command)
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo_command)

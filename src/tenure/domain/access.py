@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from tenure.domain.errors import PermissionDenied
+from tenure.domain.errors import Conflict, PermissionDenied
 
 
 class Role(StrEnum):
@@ -38,4 +38,30 @@ def require(role: Role, permission: Permission) -> None:
             f"The {role.value} role cannot {permission.value}",
             role=role.value,
             permission=permission.value,
+        )
+
+
+def check_grant(actor: Role, role: Role) -> None:
+    """Owners and admins give roles; only an owner gives the owner role."""
+    require(actor, Permission.ADMIN)
+    if role is Role.OWNER and actor is not Role.OWNER:
+        raise PermissionDenied(
+            "Only an owner can grant or take away the owner role",
+            role=actor.value,
+            permission="owner",
+        )
+
+
+def check_membership_change(actor: Role, current: Role, new: Role | None, *, owners: int) -> None:
+    """Whether ``actor`` may change a member's role from ``current`` to ``new`` (None: remove).
+
+    Owners and admins manage members; only an owner grants or takes away the owner role; the
+    last owner stays (someone must be able to administer the workspace).
+    """
+    check_grant(actor, new or Role.VIEWER)
+    check_grant(actor, current)
+    if current is Role.OWNER and new is not Role.OWNER and owners <= 1:
+        raise Conflict(
+            "The workspace needs at least one owner: make someone else an owner first",
+            field="role",
         )

@@ -188,9 +188,13 @@ def check_actual_times(
 ) -> None:
     """Recorded times are not in the future, and the end comes after the start."""
     errors = _span_errors("actual_start", actual_start, "actual_end", actual_end)
-    if not errors:
-        for name, value in (("actual_start", actual_start), ("actual_end", actual_end)):
-            if value is not None and value > now:
-                errors.append(FieldError(name, "not-future", "must not be in the future"))
+    if not any(e.rule == "aware" for e in errors):
+        # Named even when the span is also wrong: a future start is the mistake to report.
+        future = [
+            FieldError(name, "not-future", "must not be in the future")
+            for name, value in (("actual_start", actual_start), ("actual_end", actual_end))
+            if value is not None and value > now
+        ]
+        errors = future + errors
     if errors:
         raise InvalidInput(errors)

@@ -7,6 +7,7 @@ own form (RFC 9457 problem documents in the API, messages in the UI, exit codes 
     DomainError                         code
     ├── InvalidInput                    invalid-input          bad field values (lists each field)
     ├── NotFound                        not-found              missing, or another workspace's
+    │   └── ContactMerged               contact-merged         merged into another (410, a pointer)
     ├── PermissionDenied                forbidden              the role may not do this
     ├── NotAuthenticated                not-authenticated      no or bad credentials
     ├── PreconditionFailed              stale-version          If-Match/version is not current
@@ -60,6 +61,22 @@ class InvalidInput(DomainError):
 class NotFound(DomainError):
     code = "not-found"
     title = "Not found"
+
+
+class ContactMerged(NotFound):
+    """The contact was merged into another; ``merged_into`` is the survivor's id."""
+
+    code = "contact-merged"
+    title = "The contact was merged into another"
+
+    def __init__(self, contact_id: int, merged_into: int) -> None:
+        super().__init__(
+            f"contact {contact_id} was merged into contact {merged_into}",
+            resource="contact",
+            id=contact_id,
+            merged_into=merged_into,
+        )
+        self.merged_into = merged_into
 
 
 class PermissionDenied(DomainError):

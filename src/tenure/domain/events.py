@@ -14,6 +14,7 @@ class EventType(StrEnum):
     # contacts
     CONTACT_CREATED = "contact.created"
     CONTACT_UPDATED = "contact.updated"
+    CONTACT_MERGED = "contact.merged"
     # lifecycle
     CONTACT_CONVERTED = "contact.converted"
     CONTACT_REACTIVATED = "contact.reactivated"

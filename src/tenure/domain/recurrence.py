@@ -25,11 +25,11 @@ Conventions (each is also what a calendar app reading our feed does):
 * **COUNT** counts the occurrences the rule generates, exdates included (as RFC 5545 says).
 * **Bounded work.** Sub-daily rules (``FREQ=HOURLY|MINUTELY|SECONDLY``) are accepted only when
   bounded by ``COUNT`` or ``UNTIL``, with at most ``MAX_SUB_DAILY_OCCURRENCES`` occurrences and no
-  ``BYxxx`` parts. Other rules produce at most ``MAX_TIMES_PER_DAY`` times a day. Rules that can
-  never produce an occurrence are refused; the structurally impossible ones are caught by cheap
-  checks before dateutil is asked (an empty dateutil rule scans to the year 9999). Every
-  expansion is over a window of instants; ``occurrences_within`` caps it at
-  ``MAX_HORIZON_DAYS``.
+  ``BYxxx`` parts (their steps are wall-clock steps too). Other rules produce at most
+  ``MAX_TIMES_PER_DAY`` times a day. Rules that can never produce an occurrence are refused; the
+  structurally impossible ones are caught by cheap checks before dateutil is asked (an empty
+  dateutil rule scans to the year 9999). Every expansion is over a window of instants;
+  ``occurrences_within`` caps it at ``MAX_HORIZON_DAYS``.
 * **Seconds.** Microseconds are dropped (dateutil and iCalendar both work in whole seconds).
 """
 

@@ -5,21 +5,32 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from tenure.clock import utcnow
-from tenure.db.models import ApiToken, Membership, User, Workspace
+from tenure.db.models import ApiToken, Membership, User, WebSession, Workspace
 from tenure.db.repositories import access as access_queries
 from tenure.db.repositories.access import MembershipRepository, TokenPrincipal, TokenRepository
-from tenure.domain.access import Permission, Role, can
+from tenure.db.repositories.base import is_id
+from tenure.domain.access import Permission, Role, can, check_grant, check_membership_change
 from tenure.domain.contacts import is_valid_timezone, normalize_email
-from tenure.domain.errors import DuplicateValue, FieldError, InvalidInput, NotAuthenticated
+from tenure.domain.errors import (
+    Conflict,
+    DuplicateValue,
+    FieldError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+)
+from tenure.services import audit
 from tenure.services.context import Ctx
 
 TOKEN_PREFIX = "tnr_"  # noqa: S105 - a public marker, not a secret
@@ -115,6 +126,7 @@ def add_member(
     ctx: Ctx, *, email: str, role: Role, name: str = "", password: str | None = None
 ) -> tuple[Membership, User]:
     ctx.require(Permission.ADMIN)
+    check_grant(ctx.role, role)
     normalized, error = normalize_email(email, "email")
     if error:
         raise InvalidInput([error])
@@ -171,7 +183,21 @@ def revoke_token(ctx: Ctx, token_id: int) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = ctx.now
         ctx.session.flush()
+        audit.log(ctx, "token.revoked", token=token.id, user=token.user_id)
     return token
+
+
+def issue_token(ctx: Ctx, *, name: str = "") -> NewToken:
+    """A token for the member asking, acting with their role; its secret is shown once.
+    Viewers use the app read-only and get none (the operator's CLI can still make one)."""
+    ctx.require(Permission.WRITE)
+    if ctx.user_id is None:
+        raise InvalidInput.one("user_id", "required", "a token acts as a member")
+    if len(name.strip()) > 200:
+        raise InvalidInput.one("name", "max-length", "at most 200 characters")
+    new = create_token(ctx.session, workspace_id=ctx.workspace_id, user_id=ctx.user_id, name=name)
+    audit.log(ctx, "token.created", token=new.token.id, name=new.token.name)
+    return new
 
 
 def list_tokens(ctx: Ctx) -> Sequence[ApiToken]:
@@ -231,3 +257,218 @@ def user_in_workspace(session: Session, workspace: Workspace, email: str) -> tup
     if user is None or membership is None:
         raise InvalidInput.one("email", "member", f"{email} is not a member of {workspace.slug}")
     return user, Role(membership.role)
+
+
+# --- managing members (the web's settings pages; the CLI adds members with add_member) -------
+
+#: A one-time invite link lasts this long.
+INVITE_DAYS = 7
+INVITE_PREFIX = "inv_"
+INVITES_KEY = "invites"
+
+
+@dataclass(frozen=True)
+class NewInvite:
+    """A one-time link for a member to set a password: the token is shown once, kept hashed."""
+
+    user: User
+    token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class AddedMember:
+    membership: Membership
+    user: User
+    #: Set when the user has no password yet: the link to send them.
+    invite: NewInvite | None
+
+
+@dataclass(frozen=True)
+class InviteInfo:
+    email: str
+    name: str
+    workspace_name: str
+    workspace_slug: str
+    expires_at: datetime
+
+
+def _workspace_row(session: Session, workspace_id: int) -> Workspace:
+    workspace = session.get(Workspace, workspace_id)
+    if workspace is None:
+        raise NotFound("workspace not found")
+    return workspace
+
+
+def _owners(members: Sequence[tuple[Membership, User]]) -> int:
+    return sum(1 for m, _ in members if m.role == Role.OWNER.value)
+
+
+def _member(ctx: Ctx, user_id: int) -> tuple[Membership, User, int]:
+    """The membership of ``user_id`` (NotFound if none), its user, and how many owners exist."""
+    members = MembershipRepository(ctx.session, ctx.workspace_id).members()
+    for membership, user in members:
+        if user.id == user_id:
+            return membership, user, _owners(members)
+    raise NotFound(f"member {user_id} not found", resource="member", id=user_id)
+
+
+def invite_member(
+    ctx: Ctx, *, email: str, role: Role, name: str = "", password: str | None = None
+) -> AddedMember:
+    """Add a member; one without a password (and none set before) gets a one-time invite link
+    to set it. Granting the owner role takes an owner."""
+    ctx.require(Permission.ADMIN)
+    membership, user = add_member(
+        ctx, email=email, role=role, name=name.strip(), password=password or None
+    )
+    invite = create_invite(ctx, user.id) if user.password_hash is None else None
+    audit.log(ctx, "member.added", user=user.id, email=user.email, role=role.value)
+    return AddedMember(membership, user, invite)
+
+
+def change_role(ctx: Ctx, user_id: int, role: Role) -> Membership:
+    ctx.require(Permission.ADMIN)
+    membership, user, owners = _member(ctx, user_id)
+    before = Role(membership.role)
+    check_membership_change(ctx.role, before, role, owners=owners)
+    if before is not role:
+        membership.role = role.value
+        ctx.session.flush()
+        audit.log(
+            ctx,
+            "member.role_changed",
+            user=user.id,
+            email=user.email,
+            before=before.value,
+            after=role.value,
+        )
+    return membership
+
+
+def remove_member(ctx: Ctx, user_id: int) -> None:
+    """The member loses access at once: membership, API tokens and browser sessions here go."""
+    ctx.require(Permission.ADMIN)
+    membership, user, owners = _member(ctx, user_id)
+    role = Role(membership.role)
+    check_membership_change(ctx.role, role, None, owners=owners)
+    for token in TokenRepository(ctx.session, ctx.workspace_id).of_user(user_id):
+        if token.revoked_at is None:
+            token.revoked_at = ctx.now
+    ctx.session.execute(
+        delete(WebSession).where(
+            WebSession.workspace_id == ctx.workspace_id, WebSession.user_id == user_id
+        )
+    )
+    _drop_invites(ctx, user_id)
+    ctx.session.delete(membership)
+    ctx.session.flush()
+    audit.log(ctx, "member.removed", user=user.id, email=user.email, role=role.value)
+
+
+def create_invite(ctx: Ctx, user_id: int) -> NewInvite:
+    """A new one-time link for a member who has no password yet (an older link stops working)."""
+    ctx.require(Permission.ADMIN)
+    _, user, _ = _member(ctx, user_id)
+    if user.password_hash is not None:
+        raise Conflict(f"{user.email} already has a password: they can log in", field="user_id")
+    token = f"{INVITE_PREFIX}{ctx.workspace_id}_{secrets.token_urlsafe(32)}"
+    expires = ctx.now + timedelta(days=INVITE_DAYS)
+    workspace = _workspace_row(ctx.session, ctx.workspace_id)
+    invites = {
+        h: v
+        for h, v in _invites(workspace).items()
+        if v.get("user_id") != user_id and _expiry(v) > ctx.now
+    }
+    invites[hash_token(token)] = {
+        "user_id": user_id,
+        "expires_at": expires.isoformat(),
+        "created_by": ctx.user_id,
+    }
+    # A new dict, so the JSON column sees the change.
+    workspace.settings = {**(workspace.settings or {}), INVITES_KEY: invites}
+    ctx.session.flush()
+    audit.log(ctx, "invite.created", user=user_id, email=user.email)
+    return NewInvite(user, token, expires)
+
+
+def pending_invites(ctx: Ctx) -> dict[int, datetime]:
+    """Members with an invite link still valid, and when it expires (admins)."""
+    ctx.require(Permission.ADMIN)
+    workspace = _workspace_row(ctx.session, ctx.workspace_id)
+    return {
+        int(v["user_id"]): _expiry(v)
+        for v in _invites(workspace).values()
+        if _expiry(v) > ctx.now and "user_id" in v
+    }
+
+
+def invite_info(session: Session, token: str) -> InviteInfo:
+    """What an invite link is for (NotFound when unknown, used or expired)."""
+    workspace, _, entry, user = _open_invite(session, token)
+    return InviteInfo(user.email, user.name, workspace.name, workspace.slug, _expiry(entry))
+
+
+def accept_invite(session: Session, token: str, *, password: str) -> User:
+    """Set the invited member's password; the link is used up."""
+    workspace, token_hash, _, user = _open_invite(session, token)
+    if len(password) < 8:
+        raise InvalidInput.one("password", "min-length", "at least 8 characters")
+    user.password_hash = hash_password(password)
+    invites = {h: v for h, v in _invites(workspace).items() if h != token_hash}
+    workspace.settings = {**(workspace.settings or {}), INVITES_KEY: invites}
+    session.flush()
+    audit.record(
+        session,
+        workspace_id=workspace.id,
+        action="invite.accepted",
+        source="ui",
+        actor_id=user.id,
+        details={"email": user.email},
+    )
+    return user
+
+
+def _invites(workspace: Workspace) -> dict[str, dict[str, Any]]:
+    stored = (workspace.settings or {}).get(INVITES_KEY)
+    return dict(stored) if isinstance(stored, dict) else {}
+
+
+def _expiry(entry: Mapping[str, Any]) -> datetime:
+    try:
+        return datetime.fromisoformat(str(entry.get("expires_at")))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+
+
+def _drop_invites(ctx: Ctx, user_id: int) -> None:
+    workspace = _workspace_row(ctx.session, ctx.workspace_id)
+    invites = _invites(workspace)
+    kept = {h: v for h, v in invites.items() if v.get("user_id") != user_id}
+    if len(kept) != len(invites):
+        workspace.settings = {**(workspace.settings or {}), INVITES_KEY: kept}
+
+
+def _open_invite(session: Session, token: str) -> tuple[Workspace, str, dict[str, Any], User]:
+    """The workspace, hash, entry and user of a valid invite; anything else is NotFound (an
+    unknown, used, expired or tampered link all look the same)."""
+    gone = NotFound("this invite link is not valid any more: ask for a new one")
+    prefix, _, rest = token.partition(INVITE_PREFIX)
+    workspace_part, _, _ = rest.partition("_")
+    if prefix or not workspace_part.isdigit() or not is_id(int(workspace_part)):
+        raise gone
+    workspace = session.get(Workspace, int(workspace_part))
+    if workspace is None:
+        raise gone
+    token_hash = hash_token(token)
+    entry = _invites(workspace).get(token_hash)
+    if entry is None or _expiry(entry) <= utcnow():
+        raise gone
+    user = session.get(User, int(entry.get("user_id", 0)))
+    if (
+        user is None
+        or user.password_hash is not None
+        or MembershipRepository(session, workspace.id).of_user(user.id) is None
+    ):
+        raise gone
+    return workspace, token_hash, entry, user

@@ -8,9 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from tenure.db.models import Activity, Contact
-from tenure.db.repositories.access import MembershipRepository
 from tenure.db.repositories.contacts import ContactRepository
-from tenure.db.repositories.pagination import Page, check_limit, decode_cursor, encode_cursor
+from tenure.db.repositories.pagination import (
+    Page,
+    check_limit,
+    decode_cursor,
+    page_of,
+)
 from tenure.db.repositories.scheduling import (
     ActivityFilter,
     ActivityRepository,
@@ -38,6 +42,7 @@ from tenure.domain.errors import Conflict, FieldError, InvalidInput, Preconditio
 from tenure.domain.events import EventType
 from tenure.services import cadence, health, interactions, timeline
 from tenure.services.context import Ctx
+from tenure.services.members import check_member
 
 #: How many items one agenda bucket shows at most (the lists link to the full ones).
 AGENDA_LIMIT = 200
@@ -75,7 +80,7 @@ def create_activity(
     if not is_valid_timezone(tz):
         errors.append(FieldError("timezone", "timezone", f"{tz!r} is not an IANA time zone"))
     assignee = ctx.user_id if assignee_id is None else assignee_id
-    _check_assignee(ctx, assignee, errors)
+    check_member(ctx, assignee, errors)
     if errors:
         raise InvalidInput(errors)
     timing = check_timing(kind, due_at=due_at, start_at=start_at, end_at=end_at)
@@ -147,7 +152,7 @@ def update_activity(
         errors.append(FieldError("timezone", "timezone", "not an IANA time zone"))
     assignee = changes.get("assignee_id", activity.assignee_id)
     if "assignee_id" in changes:
-        _check_assignee(ctx, assignee, errors)
+        check_member(ctx, assignee, errors)
     if errors:
         raise InvalidInput(errors)
     kind = ActivityKind(activity.kind)
@@ -286,12 +291,8 @@ def list_activities(
             after = [datetime.fromisoformat(raw[0]), int(raw[1])]
         except (TypeError, ValueError):
             raise InvalidInput.one("cursor", "cursor", "not a cursor this list gave out") from None
-    rows = list(_repo(ctx).page(filters, after=after, limit=limit))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].at.isoformat(), rows[-1].id])
-    return Page(rows, next_cursor)
+    rows = _repo(ctx).page(filters, after=after, limit=limit)
+    return page_of(rows, limit, key=lambda a: [a.at.isoformat(), a.id])
 
 
 @dataclass(frozen=True)
@@ -356,13 +357,6 @@ def _contact(ctx: Ctx, contact_id: int | None) -> Contact | None:
     if contact_id is None:
         return None
     return ContactRepository(ctx.session, ctx.workspace_id).get(contact_id)
-
-
-def _check_assignee(ctx: Ctx, assignee: int | None, errors: list[FieldError]) -> None:
-    if assignee is not None and not MembershipRepository(ctx.session, ctx.workspace_id).user_ids(
-        [assignee]
-    ):
-        errors.append(FieldError("assignee_id", "member", "is not a member of this workspace"))
 
 
 def _check_version(current: int, expected: int, noun: str, id_: int) -> None:

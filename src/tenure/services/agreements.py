@@ -9,7 +9,12 @@ from typing import Any
 from tenure.db.models import Agreement
 from tenure.db.repositories.contacts import ContactRepository
 from tenure.db.repositories.lifecycle import AgreementRepository, TransitionRepository
-from tenure.db.repositories.pagination import Page, check_limit, decode_cursor, encode_cursor
+from tenure.db.repositories.pagination import (
+    Page,
+    check_limit,
+    id_cursor,
+    page_of,
+)
 from tenure.domain.access import Permission
 from tenure.domain.agreements import (
     AgreementAction,
@@ -160,13 +165,10 @@ def list_for_contact(
     check_limit(limit)
     if status and status not in {s.value for s in AgreementStatus}:
         raise InvalidInput.one("status", "choice", f"must be one of {', '.join(AgreementStatus)}")
-    after = decode_cursor(cursor, arity=2) if cursor else None
-    rows = list(_repo(ctx).of_contact_page(contact_id, status=status, after=after, limit=limit))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].id, rows[-1].id])
-    return Page(rows, next_cursor)
+    rows = _repo(ctx).of_contact_page(
+        contact_id, status=status, after=id_cursor(cursor), limit=limit
+    )
+    return page_of(rows, limit)
 
 
 def confirm(ctx: Ctx, agreement_id: int, *, starts_on: date | None = None) -> Agreement:
@@ -281,7 +283,6 @@ def close(ctx: Ctx, agreement: Agreement, *, ended_on: date, reason: str, note: 
     agreement.updated_at = ctx.now
     ctx.session.flush()
     schedules.on_agreement_ended(ctx, agreement.contact_id, agreement.id, reason)
-    schedules.on_agreement_ended(ctx, agreement.contact_id, agreement.id, reason)
     timeline.record(
         ctx,
         contact_id=agreement.contact_id,
@@ -306,6 +307,9 @@ def _assign(agreement: Agreement, values: Mapping[str, Any]) -> None:
         errors.append(FieldError("title", "required", "an agreement needs a title"))
     value_minor = values.get("value_minor")
     currency = values.get("currency")
+    for name in ("kind", "billing_period"):
+        if values.get(name) is None:
+            errors.append(FieldError(name, "required", "cannot be empty"))
     if value_minor is not None and value_minor < 0:
         errors.append(FieldError("value_minor", "min", "must not be negative"))
     if currency is not None:
@@ -329,5 +333,5 @@ def _assign(agreement: Agreement, values: Mapping[str, Any]) -> None:
     agreement.renews_on = values.get("renews_on")
     agreement.value_minor = value_minor
     agreement.currency = currency
-    agreement.billing_period = BillingPeriod(values.get("billing_period") or "one_off").value
+    agreement.billing_period = BillingPeriod(values["billing_period"]).value
     agreement.terms = values.get("terms") or ""

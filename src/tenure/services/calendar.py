@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -30,6 +30,7 @@ from tenure.db.repositories.scheduling import (
     feed_by_token_hash,
 )
 from tenure.domain.access import Permission, can
+from tenure.domain.activities import overlaps
 from tenure.domain.errors import InvalidInput, NotFound
 from tenure.services.context import Ctx
 
@@ -181,3 +182,139 @@ def _delivery_event(delivery: Delivery) -> Event:
     cancelled = delivery.status in ("cancelled", "no_show")
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     return event
+
+
+# --- the schedule: a window of one member's (or the team's) calendar ---------------------------
+
+#: The most items one calendar window shows (a month of a large team stays a bounded page).
+WINDOW_LIMIT = 1500
+
+
+@dataclass(frozen=True)
+class CalendarItem:
+    """A timed activity or a delivery as a calendar shows it."""
+
+    source: str  # "activity" | "delivery"
+    id: int
+    title: str
+    kind: str  # the activity kind, or "delivery"
+    status: str
+    start: datetime
+    end: datetime
+    assignee_id: int | None
+    contact_id: int | None
+    contact_name: str
+    location: str
+    #: Overlaps another open item of the same assignee.
+    conflict: bool = False
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.source, self.id)
+
+    @property
+    def active(self) -> bool:
+        """Still to happen: what the booking conflict check counts."""
+        return self.status in ("open", "scheduled", "in_progress")
+
+
+@dataclass(frozen=True)
+class CalendarWindow:
+    items: list[CalendarItem]
+    #: More items met the window than WINDOW_LIMIT: the view is incomplete.
+    truncated: bool
+
+
+def calendar_window(
+    ctx: Ctx,
+    *,
+    start: datetime,
+    end: datetime,
+    assignee_id: int | None,
+    limit: int = WINDOW_LIMIT,
+) -> CalendarWindow:
+    """Timed activities and deliveries meeting [start, end) for one member (None: everyone),
+    in time order, with overlapping open items of the same assignee marked as conflicts.
+    Two queries whatever the window holds."""
+    ctx.require(Permission.READ)
+    if start.tzinfo is None or end.tzinfo is None or end <= start:
+        raise InvalidInput.one("end", "after-start", "a window ends after it starts")
+    if assignee_id is not None and not MembershipRepository(ctx.session, ctx.workspace_id).user_ids(
+        [assignee_id]
+    ):
+        raise InvalidInput.one("member", "member", "is not a member of this workspace")
+    acts = ActivityRepository(ctx.session, ctx.workspace_id).calendar(
+        assignee_id=assignee_id, start=start, end=end, limit=limit
+    )
+    dels = DeliveryRepository(ctx.session, ctx.workspace_id).calendar(
+        assignee_id=assignee_id, start=start, end=end, limit=limit
+    )
+    items: list[CalendarItem] = []
+    for a, name in acts:
+        assert a.start_at is not None and a.end_at is not None
+        items.append(
+            CalendarItem(
+                "activity",
+                a.id,
+                a.title,
+                a.kind,
+                a.status,
+                a.start_at,
+                a.end_at,
+                a.assignee_id,
+                a.contact_id,
+                name or "",
+                a.location,
+            )
+        )
+    for d, name in dels:
+        assert d.scheduled_start is not None and d.scheduled_end is not None
+        items.append(
+            CalendarItem(
+                "delivery",
+                d.id,
+                d.title,
+                "delivery",
+                d.status,
+                d.scheduled_start,
+                d.scheduled_end,
+                d.assignee_id,
+                d.contact_id,
+                name,
+                d.location,
+            )
+        )
+    truncated = len(acts) > limit or len(dels) > limit
+    items.sort(key=lambda i: (i.start, i.end, i.source, i.id))
+    items = items[:limit]
+    clashing = conflicting(items)
+    marked = [replace(i, conflict=i.key in clashing) for i in items]
+    return CalendarWindow(marked, truncated)
+
+
+def conflicting(items: Sequence[CalendarItem]) -> set[tuple[str, int]]:
+    """The keys of open items that overlap another open item of the same assignee."""
+    by_assignee: dict[int, list[CalendarItem]] = {}
+    for item in items:
+        if item.assignee_id is not None and item.active:
+            by_assignee.setdefault(item.assignee_id, []).append(item)
+    found: set[tuple[str, int]] = set()
+    for own in by_assignee.values():
+        own.sort(key=lambda i: i.start)
+        for n, first in enumerate(own):
+            for second in own[n + 1 :]:
+                if second.start >= first.end:
+                    break  # sorted by start: nothing later overlaps ``first``
+                if overlaps(first.start, first.end, second.start, second.end):
+                    found.update((first.key, second.key))
+    return found
+
+
+def member_feeds(ctx: Ctx) -> list[CalendarFeed]:
+    """The asking member's own calendar feeds that still work."""
+    ctx.require(Permission.READ)
+    return [
+        f
+        for f in CalendarFeedRepository(ctx.session, ctx.workspace_id).all()
+        if f.scope == FeedScope.MEMBER and f.user_id == ctx.user_id and f.revoked_at is None
+    ]

@@ -5,13 +5,22 @@ Cases never change the lifecycle stage; every move appears on the contact's time
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from tenure.db.models import Case
 from tenure.db.repositories.access import MembershipRepository
 from tenure.db.repositories.contacts import ContactRepository
-from tenure.db.repositories.pagination import Page, check_limit, decode_cursor, encode_cursor
+from tenure.db.repositories.pagination import (
+    Page,
+    check_limit,
+    decode_cursor,
+    encode_cursor,
+    id_cursor,
+    page_of,
+)
 from tenure.db.repositories.scheduling import CaseFilter, CaseRepository
 from tenure.domain.access import Permission
 from tenure.domain.cases import (
@@ -22,11 +31,12 @@ from tenure.domain.cases import (
     CaseStatus,
     advance_clock,
     apply_case_action,
+    priority_rank,
     record_first_response,
 )
 from tenure.domain.errors import FieldError, InvalidInput, PreconditionFailed
 from tenure.domain.events import EventType
-from tenure.services import health, interactions, timeline
+from tenure.services import health, interactions, search, timeline
 from tenure.services.context import Ctx
 
 EDITABLE = frozenset({"subject", "description", "priority", "assignee_id"})
@@ -64,6 +74,7 @@ def open_case(
     )
     _repo(ctx).add(case)
     ctx.session.flush()
+    search.index_case(ctx, case)
     timeline.record(
         ctx,
         contact_id=contact.id,
@@ -97,6 +108,7 @@ def update_case(
         setattr(case, name, _normalized(name, value))
     case.updated_at = ctx.now
     ctx.session.flush()
+    search.index_case(ctx, case)
     return case
 
 
@@ -113,6 +125,7 @@ def move(ctx: Ctx, case_id: int, action: CaseAction, *, note: str = "") -> Case:
         case.resolution = note
     case.updated_at = ctx.now
     ctx.session.flush()
+    search.index_case(ctx, case)
     timeline.record(
         ctx,
         contact_id=case.contact_id,
@@ -167,13 +180,7 @@ def list_cases(
     check_limit(limit)
     if filters.contact_id is not None:
         ContactRepository(ctx.session, ctx.workspace_id).get(filters.contact_id)
-    after = decode_cursor(cursor, arity=2) if cursor else None
-    rows = list(_repo(ctx).page(filters, after=after, limit=limit))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].id, rows[-1].id])
-    return Page(rows, next_cursor)
+    return page_of(_repo(ctx).page(filters, after=id_cursor(cursor), limit=limit), limit)
 
 
 def _normalized(name: str, value: Any) -> Any:
@@ -198,3 +205,53 @@ def _check(ctx: Ctx, values: dict[str, Any]) -> list[FieldError]:
     ):
         errors.append(FieldError("assignee_id", "member", "is not a member of this workspace"))
     return errors
+
+
+#: The queue's default: what someone still works on or waits for.
+QUEUE_DEFAULT = (CaseStatus.OPEN, CaseStatus.PENDING)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    case: Case
+    contact_name: str
+
+
+def queue(
+    ctx: Ctx,
+    *,
+    statuses: Sequence[CaseStatus] = QUEUE_DEFAULT,
+    priority: CasePriority | None = None,
+    assignee_id: int | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
+    """The support queue: urgent first, then the oldest; each row with its contact's name."""
+    ctx.require(Permission.READ)
+    check_limit(limit)
+    after = None
+    if cursor:
+        rank, opened, last = decode_cursor(cursor, arity=3, types=(int, str, int))
+        try:
+            after = (int(rank), datetime.fromisoformat(opened), int(last))
+        except ValueError:
+            raise InvalidInput.one("cursor", "cursor", "not a cursor this list gave out") from None
+    rows = _repo(ctx).queue(
+        statuses=[s.value for s in statuses],
+        priority=priority.value if priority else None,
+        assignee_id=assignee_id,
+        after=after,
+        limit=limit,
+    )
+    items = [QueueRow(c, name) for c, name in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last_case = items[-1].case
+        next_cursor = encode_cursor(
+            [
+                priority_rank(CasePriority(last_case.priority)),
+                last_case.opened_at.isoformat(),
+                last_case.id,
+            ]
+        )
+    return Page(items, next_cursor)

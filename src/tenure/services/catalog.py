@@ -6,7 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from tenure.db.models import Service
-from tenure.db.repositories.pagination import Page, check_limit, decode_cursor, encode_cursor
+from tenure.db.repositories.pagination import (
+    Page,
+    check_limit,
+    decode_cursor,
+    page_of,
+)
 from tenure.db.repositories.scheduling import ServiceRepository
 from tenure.domain.access import Permission
 from tenure.domain.errors import DuplicateValue, FieldError, InvalidInput, PreconditionFailed
@@ -87,13 +92,9 @@ def list_services(
 ) -> Page:
     ctx.require(Permission.READ)
     check_limit(limit)
-    after = decode_cursor(cursor, arity=2) if cursor else None
-    rows = list(_repo(ctx).page(active=active, after=after, limit=limit))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].name, rows[-1].id])
-    return Page(rows, next_cursor)
+    after = decode_cursor(cursor, arity=2, types=(str, int)) if cursor else None
+    rows = _repo(ctx).page(active=active, after=after, limit=limit)
+    return page_of(rows, limit, key=lambda s: [s.name, s.id])
 
 
 def _assign(ctx: Ctx, service: Service, values: Mapping[str, Any]) -> None:

@@ -10,7 +10,12 @@ from tenure.db.models import Commitment
 from tenure.db.repositories.access import MembershipRepository
 from tenure.db.repositories.contacts import ContactRepository
 from tenure.db.repositories.continuity import CommitmentRepository
-from tenure.db.repositories.pagination import Page, check_limit, decode_cursor, encode_cursor
+from tenure.db.repositories.pagination import (
+    Page,
+    check_limit,
+    id_cursor,
+    page_of,
+)
 from tenure.db.repositories.timeline import InteractionRepository
 from tenure.domain.access import Permission
 from tenure.domain.commitments import (
@@ -159,21 +164,16 @@ def list_commitments(
         ContactRepository(ctx.session, ctx.workspace_id).get(contact_id)
     if status and status not in {s.value for s in CommitmentStatus}:
         raise InvalidInput.one("status", "choice", f"one of {', '.join(CommitmentStatus)}")
-    after = decode_cursor(cursor, arity=2) if cursor else None
-    rows = list(
+    return page_of(
         _repo(ctx).page(
             contact_id=contact_id,
             status=status,
             overdue_on=ctx.today if overdue else None,
-            after=after,
+            after=id_cursor(cursor),
             limit=limit,
-        )
+        ),
+        limit,
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].id, rows[-1].id])
-    return Page(rows, next_cursor)
 
 
 def _check(ctx: Ctx, contact_id: int, values: Mapping[str, Any]) -> None:

@@ -14,7 +14,12 @@ from tenure.db.repositories.contacts import (
     ContactFilter,
     ContactRepository,
 )
-from tenure.db.repositories.pagination import Page, check_limit, decode_cursor, encode_cursor
+from tenure.db.repositories.pagination import (
+    Page,
+    check_limit,
+    decode_cursor,
+    page_of,
+)
 from tenure.domain.access import Permission
 from tenure.domain.cadence import check_cadence
 from tenure.domain.contacts import (
@@ -34,7 +39,7 @@ from tenure.domain.errors import (
 )
 from tenure.domain.events import EventType
 from tenure.domain.lifecycle import Stage
-from tenure.services import cadence, health, timeline
+from tenure.services import cadence, health, search, timeline
 from tenure.services.context import Ctx
 
 
@@ -131,6 +136,7 @@ def create_contact(
     repo.replace_lookup_rows(contact)
     if links is not None:
         repo.set_affiliations(contact.id, links)
+    search.index_contact(ctx, contact)
     timeline.record(
         ctx,
         contact_id=contact.id,
@@ -157,8 +163,10 @@ def update_contact(
             f"contact {contact_id} is at version {contact.version}, not {expected_version}",
             current_version=contact.version,
         )
+    derived = " ".join(p for p in (contact.given_name, contact.family_name) if p)
     merged = {
-        "display_name": contact.display_name,
+        # A display name that was derived from the names follows them when they change.
+        "display_name": "" if contact.display_name == derived else contact.display_name,
         "given_name": contact.given_name,
         "family_name": contact.family_name,
         **changes,
@@ -177,6 +185,7 @@ def update_contact(
     if {"tags", "cadence_days"} & set(changes):
         cadence.refresh(ctx, contact)
         health.recompute(ctx, contact)
+    search.index_contact(ctx, contact)
     timeline.record(
         ctx,
         contact_id=contact.id,
@@ -215,15 +224,17 @@ def list_contacts(
         raise InvalidInput.one("kind", "choice", f"must be one of {', '.join(ContactKind)}")
     if filters.tag:
         filters = ContactFilter(**{**filters.__dict__, "tag": normalize_tag(filters.tag)})
-    after = decode_cursor(cursor, arity=2) if cursor else None
-    rows = list(_repo(ctx).list_page(filters, sort=sort, after=after, limit=limit))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        key = CONTACT_SORTS[sort][0].key
-        next_cursor = encode_cursor([getattr(last, key), last.id])
-    return Page(rows, next_cursor)
+    if filters.q:
+        # A search answers one ranked page (best first), never a next one.
+        if cursor:
+            raise InvalidInput.one("cursor", "with-q", "a search (q) has a single ranked page")
+        found = search.search_contacts(ctx, filters.q, filters=filters, limit=limit)
+        return Page([r.contact for r in found], None)
+    key_type = int if CONTACT_SORTS[sort][0].key == "id" else str
+    after = decode_cursor(cursor, arity=2, types=(key_type, int)) if cursor else None
+    rows = _repo(ctx).list_page(filters, sort=sort, after=after, limit=limit)
+    column = CONTACT_SORTS[sort][0].key
+    return page_of(rows, limit, key=lambda c: [getattr(c, column), c.id])
 
 
 # --- validation and normalization -------------------------------------------------------------
@@ -329,7 +340,11 @@ def _names(
     elif len(display) > 300:
         errors.append(FieldError("display_name", "max-length", "at most 300 characters"))
     out.update(
-        display_name=display, sort_name=display.lower(), given_name=given, family_name=family
+        # lower() can lengthen a name ("İ" → "i̇"); the sort key must still fit its column.
+        display_name=display,
+        sort_name=display.lower()[:300],
+        given_name=given,
+        family_name=family,
     )
 
 

@@ -22,6 +22,9 @@ class Ctx:
     source: str = "api"
     workspace_timezone: str = "UTC"
     now: datetime = field(default_factory=utcnow)
+    #: Set while automation acts: {"rule_id": …, "depth": …}. Events it causes carry it, so a
+    #: rule never retriggers itself and chains stop (see services.automation).
+    automation: dict[str, int] | None = None
     #: Per-request memo (workspace settings …): a Ctx lives for one unit of work.
     cache: dict[str, object] = field(default_factory=dict)
 

@@ -13,10 +13,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tenure.db.models import Contact, Delivery
-from tenure.db.repositories.access import MembershipRepository
 from tenure.db.repositories.contacts import ContactRepository
 from tenure.db.repositories.lifecycle import AgreementRepository
-from tenure.db.repositories.pagination import Page, check_limit, decode_cursor, encode_cursor
+from tenure.db.repositories.pagination import (
+    Page,
+    check_limit,
+    id_cursor,
+    page_of,
+)
 from tenure.db.repositories.scheduling import (
     ActivityRepository,
     DeliveryFilter,
@@ -44,6 +48,7 @@ from tenure.domain.lifecycle import Evidence, EvidenceKind, Stage
 from tenure.domain.money import is_currency
 from tenure.services import activities, cadence, health, lifecycle, timeline
 from tenure.services.context import Ctx
+from tenure.services.members import check_member
 
 EDITABLE = frozenset(
     {
@@ -112,7 +117,7 @@ def create_delivery(
     if not is_valid_timezone(tz):
         errors.append(FieldError("timezone", "timezone", f"{tz!r} is not an IANA time zone"))
     assignee = ctx.user_id if assignee_id is None else assignee_id
-    _check_assignee(ctx, assignee, errors)
+    check_member(ctx, assignee, errors)
     _check_money(price_minor, currency, errors)
     if scheduled_end is not None and scheduled_start is None:
         errors.append(FieldError("scheduled_start", "required", "an end needs a start"))
@@ -177,7 +182,7 @@ def update_delivery(
     if "title" in changes and not (changes["title"] or "").strip():
         errors.append(FieldError("title", "required", "a delivery needs a title"))
     if "assignee_id" in changes:
-        _check_assignee(ctx, changes["assignee_id"], errors)
+        check_member(ctx, changes["assignee_id"], errors)
     _check_money(
         changes.get("price_minor", delivery.price_minor),
         changes.get("currency", delivery.currency),
@@ -199,6 +204,8 @@ def update_delivery(
     for name, value in changes.items():
         if name != "allow_overlap":
             setattr(delivery, name, _normalized(name, value))
+    # Before the conflict query autoflushes the row: one update, one version step.
+    delivery.updated_at = ctx.now
     if (moving or "assignee_id" in changes) and delivery.scheduled_start and delivery.scheduled_end:
         _refuse_conflict(
             ctx,
@@ -208,7 +215,6 @@ def update_delivery(
             bool(changes.get("allow_overlap")),
             delivery.id,
         )
-    delivery.updated_at = ctx.now
     ctx.session.flush()
     if moving and delivery.scheduled_start != before:
         _record(
@@ -267,10 +273,17 @@ def deliver(
     ctx.require(Permission.WRITE)
     delivery = _repo(ctx).get(delivery_id, for_update=True)
     status = apply_delivery_action(DeliveryStatus(delivery.status), DeliveryAction.DELIVER)
-    delivery.actual_start = actual_start or delivery.actual_start or delivery.scheduled_start
     delivery.actual_end = actual_end or ctx.now
-    if delivery.actual_start is not None and delivery.actual_start > delivery.actual_end:
-        delivery.actual_start = delivery.actual_end
+    if actual_start is not None:
+        delivery.actual_start = actual_start
+    elif delivery.actual_start is None:
+        # Recorded without being started: it began at the agreed time, unless that is not
+        # before the end (delivered ahead of schedule), when the start is unknown. A given
+        # start is checked as given, never moved.
+        planned = delivery.scheduled_start
+        delivery.actual_start = (
+            planned if planned is not None and planned < delivery.actual_end else None
+        )
     check_actual_times(delivery.actual_start, delivery.actual_end, now=ctx.now)
     delivery.outcome_notes = outcome_notes
     if follow_up_due is not None:
@@ -310,13 +323,7 @@ def list_deliveries(
     check_limit(limit)
     if filters.contact_id is not None:
         ContactRepository(ctx.session, ctx.workspace_id).get(filters.contact_id)
-    after = decode_cursor(cursor, arity=2) if cursor else None
-    rows = list(_repo(ctx).page(filters, after=after, limit=limit))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].id, rows[-1].id])
-    return Page(rows, next_cursor)
+    return page_of(_repo(ctx).page(filters, after=id_cursor(cursor), limit=limit), limit)
 
 
 # --- what the lifecycle asks of deliveries ---------------------------------------------------
@@ -434,13 +441,6 @@ def _default_minutes(ctx: Ctx, delivery: Delivery) -> int:
         if service is not None:
             return service.default_duration_minutes
     return 60
-
-
-def _check_assignee(ctx: Ctx, assignee: int | None, errors: list[FieldError]) -> None:
-    if assignee is not None and not MembershipRepository(ctx.session, ctx.workspace_id).user_ids(
-        [assignee]
-    ):
-        errors.append(FieldError("assignee_id", "member", "is not a member of this workspace"))
 
 
 def _check_money(price: int | None, currency: str | None, errors: list[FieldError]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from tenure.db.models import Interaction
@@ -12,7 +12,7 @@ from tenure.db.repositories.timeline import InteractionRepository
 from tenure.domain.access import Permission
 from tenure.domain.errors import FieldError, InvalidInput
 from tenure.domain.events import EventType
-from tenure.services import cadence, health, timeline
+from tenure.services import cadence, health, search, timeline
 from tenure.services.context import Ctx
 
 #: Clocks disagree a little; an interaction "a minute from now" is still now.
@@ -63,6 +63,7 @@ def log_interaction(
     errors += [FieldError(name, "no-nul", "must not contain NUL") for name, v in texts if "\0" in v]
     if errors:
         raise InvalidInput(errors)
+    when = when.astimezone(UTC)  # answer in UTC now, as every later read will
     interaction = Interaction(
         contact_id=contact.id,
         channel=channel.value,
@@ -76,6 +77,7 @@ def log_interaction(
     )
     InteractionRepository(ctx.session, ctx.workspace_id).add(interaction)
     ctx.session.flush()
+    search.index_interaction(ctx, interaction)
     if contact.last_interaction_at is None or when > contact.last_interaction_at:
         contact.last_interaction_at = when
     if direction is not Direction.INTERNAL:  # an internal note does not touch the client

@@ -13,7 +13,12 @@ from typing import Any
 
 from tenure.db.models import Job
 from tenure.db.repositories.jobs import JobRepository, insert_job
-from tenure.db.repositories.pagination import Page, check_limit, decode_cursor, encode_cursor
+from tenure.db.repositories.pagination import (
+    Page,
+    check_limit,
+    id_cursor,
+    page_of,
+)
 from tenure.domain.access import Permission
 from tenure.domain.errors import InvalidInput, InvalidTransition
 from tenure.services.context import Ctx
@@ -71,17 +76,12 @@ def list_jobs(
     check_limit(limit)
     if status and status not in STATUSES:
         raise InvalidInput.one("status", "choice", f"one of {', '.join(STATUSES)}")
-    after = decode_cursor(cursor, arity=2) if cursor else None
-    rows = list(
+    return page_of(
         JobRepository(ctx.session, ctx.workspace_id).page(
-            status=status, kind=kind, after=after, limit=limit
-        )
+            status=status, kind=kind, after=id_cursor(cursor), limit=limit
+        ),
+        limit,
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].id, rows[-1].id])
-    return Page(rows, next_cursor)
 
 
 def get_job(ctx: Ctx, job_id: int) -> Job:

@@ -20,7 +20,7 @@ from tenure.domain.access import Permission
 from tenure.domain.errors import FieldError, InvalidInput, InvalidTransition
 from tenure.domain.events import EventType
 from tenure.domain.knowledge import KnowledgeKind, check_entry, is_stale
-from tenure.services import timeline, workspace_settings
+from tenure.services import search, timeline, workspace_settings
 from tenure.services.context import Ctx
 
 EDITABLE = frozenset({"kind", "key", "text", "source_interaction_id", "source_person", "pinned"})
@@ -217,6 +217,7 @@ def _short(text: str, limit: int = 80) -> str:
 def _event(
     ctx: Ctx, entry: KnowledgeEntry, action: str, note: str = "", previous: str | None = None
 ) -> None:
+    search.index_knowledge(ctx, entry)
     timeline.record(
         ctx,
         contact_id=entry.contact_id,

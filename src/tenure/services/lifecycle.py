@@ -31,7 +31,7 @@ from tenure.domain.lifecycle import (
     move_to_client,
     replay,
 )
-from tenure.services import activities, cadence, deliveries, health, schedules, timeline
+from tenure.services import activities, cadence, deliveries, health, playbooks, schedules, timeline
 from tenure.services import agreements as agreement_service
 from tenure.services.context import Ctx
 
@@ -40,15 +40,18 @@ def convert(
     ctx: Ctx,
     contact_id: int,
     *,
-    evidence_kind: EvidenceKind,
-    evidence_id: int,
+    evidence_kind: EvidenceKind | None,
+    evidence_id: int | None,
     effective_on: date | None = None,
     note: str = "",
 ) -> Transition:
-    """contact → client, or former_client → client (reactivation), with evidence."""
+    """contact → client, or former_client → client (reactivation), with evidence (without
+    any, the domain refuses with ``EvidenceRequired``)."""
     ctx.require(Permission.WRITE)
     contact = ContactRepository(ctx.session, ctx.workspace_id).get(contact_id, for_update=True)
-    evidence = load_evidence(ctx, evidence_kind, evidence_id)
+    evidence = None
+    if evidence_kind is not None and evidence_id is not None:
+        evidence = load_evidence(ctx, evidence_kind, evidence_id)
     return become_client(ctx, contact, evidence, effective_on=effective_on, note=note)
 
 
@@ -170,6 +173,7 @@ def _after_end(ctx: Ctx, contact: Contact, on: date, reason: EndReason) -> None:
     schedules.on_relationship_ended(ctx, contact, reason.value)
     activities.on_relationship_ended(ctx, contact, reason.value)
     deliveries.on_relationship_ended(ctx, contact, reason.value)
+    playbooks.on_relationship_ended(ctx, contact, reason.value)
     if reason is not EndReason.AGREEMENT_ENDED:
         for agreement in AgreementRepository(ctx.session, ctx.workspace_id).active_of_contact(
             contact.id, for_update=True

@@ -15,10 +15,14 @@ from enum import StrEnum
 from typing import Any
 
 from tenure.db.models import Activity, Contact, Delivery, Schedule
-from tenure.db.repositories.access import MembershipRepository
 from tenure.db.repositories.contacts import ContactRepository
 from tenure.db.repositories.lifecycle import AgreementRepository
-from tenure.db.repositories.pagination import Page, check_limit, decode_cursor, encode_cursor
+from tenure.db.repositories.pagination import (
+    Page,
+    check_limit,
+    id_cursor,
+    page_of,
+)
 from tenure.db.repositories.scheduling import (
     ActivityRepository,
     DeliveryRepository,
@@ -44,6 +48,7 @@ from tenure.domain.recurrence import (
 )
 from tenure.services import activities, deliveries, timeline
 from tenure.services.context import Ctx
+from tenure.services.members import check_member
 
 
 class Produces(StrEnum):
@@ -125,10 +130,7 @@ def create_schedule(
     if not 1 <= minutes <= MAX_DURATION_MINUTES:
         errors.append(FieldError("duration_minutes", "range", "between 1 and 1440 minutes"))
     assignee = ctx.user_id if assignee_id is None else assignee_id
-    if assignee is not None and not MembershipRepository(ctx.session, ctx.workspace_id).user_ids(
-        [assignee]
-    ):
-        errors.append(FieldError("assignee_id", "member", "is not a member of this workspace"))
+    check_member(ctx, assignee, errors)
     tz = timezone or contact.timezone or ctx.workspace_timezone
     recurrence: Recurrence | None = None
     try:
@@ -343,6 +345,11 @@ def split_schedule(
         raise InvalidTransition("A stopped schedule cannot change", status=schedule.status)
     before, after = split(recurrence_of(schedule), at_local)
     cut = localize(after.dtstart, after.zone)
+    if cut < ctx.now:
+        # Cutting in the past would cancel occurrences that are already history.
+        raise InvalidInput.one(
+            "at", "not-past", "changes apply from an occurrence that is still ahead"
+        )
     replaced = _cancel_future(ctx, schedule, cut, reason="replaced by a changed schedule")
     if before is None:
         schedule.status = ScheduleStatus.STOPPED.value
@@ -452,13 +459,10 @@ def list_schedules(
         ContactRepository(ctx.session, ctx.workspace_id).get(contact_id)
     if status and status not in {s.value for s in ScheduleStatus}:
         raise InvalidInput.one("status", "choice", "active or stopped")
-    after = decode_cursor(cursor, arity=2) if cursor else None
-    rows = list(_repo(ctx).page(contact_id=contact_id, status=status, after=after, limit=limit))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].id, rows[-1].id])
-    return Page(rows, next_cursor)
+    return page_of(
+        _repo(ctx).page(contact_id=contact_id, status=status, after=id_cursor(cursor), limit=limit),
+        limit,
+    )
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -533,6 +537,10 @@ def _cancel_future(ctx: Ctx, schedule: Schedule, start: datetime, *, reason: str
             if activity.status == ActivityStatus.OPEN:
                 activities.cancel(ctx, activity, reason=reason, record_event=False)
                 count += 1
+        if count:
+            # Cancelling without an event each skips the refresh each move does.
+            contact = ContactRepository(ctx.session, ctx.workspace_id).get(schedule.contact_id)
+            activities.refresh_next_activity(ctx, contact)
     else:
         for delivery in DeliveryRepository(ctx.session, ctx.workspace_id).of_schedule_from(
             schedule.id, start

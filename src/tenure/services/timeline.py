@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tenure.db.models import TimelineEvent
@@ -13,6 +13,7 @@ from tenure.db.repositories.timeline import TimelineRepository
 from tenure.domain.access import Permission
 from tenure.domain.errors import InvalidInput
 from tenure.domain.events import EventType
+from tenure.services import automation
 from tenure.services.context import Ctx
 
 
@@ -36,9 +37,14 @@ def record(
         subject_type=subject_type,
         subject_id=subject_id,
         summary=summary,
-        data={"source": ctx.source, **(data or {})},
+        data={
+            "source": ctx.source,
+            **({"automation": ctx.automation} if ctx.automation else {}),
+            **(data or {}),
+        },
     )
     TimelineRepository(ctx.session, ctx.workspace_id).add(event)
+    automation.on_event(ctx, event)
     return event
 
 
@@ -59,10 +65,13 @@ def page(
             raise InvalidInput.one("type", "choice", f"unknown event type {t!r}")
     after = None
     if cursor:
-        raw = decode_cursor(cursor, arity=2)
+        raw = decode_cursor(cursor, arity=2, types=(str, int))
         try:
-            after = [datetime.fromisoformat(raw[0]), int(raw[1])]
-        except (TypeError, ValueError):
+            moment = datetime.fromisoformat(raw[0])
+            if moment.tzinfo is None:  # the column holds aware times only
+                raise ValueError(raw[0])
+            after = [moment.astimezone(UTC), raw[1]]
+        except (ValueError, OverflowError):
             raise InvalidInput.one("cursor", "cursor", "not a cursor this list gave out") from None
     rows = list(
         TimelineRepository(ctx.session, ctx.workspace_id).page(
@@ -75,3 +84,10 @@ def page(
         last = rows[-1]
         next_cursor = encode_cursor([last.occurred_at.isoformat(), last.id])
     return Page(rows, next_cursor)
+
+
+def recent(ctx: Ctx, *, limit: int = 20) -> Sequence[TimelineEvent]:
+    """The newest events across the workspace, newest first."""
+    ctx.require(Permission.READ)
+    check_limit(limit)
+    return TimelineRepository(ctx.session, ctx.workspace_id).recent_in_workspace(limit)

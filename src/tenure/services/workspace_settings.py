@@ -9,9 +9,10 @@ from typing import Any
 from tenure.db.models import Workspace
 from tenure.domain.access import Permission
 from tenure.domain.cadence import check_cadence
-from tenure.domain.contacts import normalize_tag
+from tenure.domain.contacts import is_valid_timezone, normalize_tag
 from tenure.domain.errors import FieldError, InvalidInput, NotFound
 from tenure.domain.health import DEFAULT_WEIGHTS, check_weights
+from tenure.services import audit
 from tenure.services.context import Ctx
 
 DEFAULT_CADENCE_DAYS = 30
@@ -74,10 +75,58 @@ def update(ctx: Ctx, changes: Mapping[str, Any]) -> WorkspaceSettings:
     if errors:
         raise InvalidInput(errors)
     workspace = _workspace(ctx)
-    workspace.settings = current
+    # Keep what other features store beside these (the mail server under "smtp" …).
+    workspace.settings = {**(workspace.settings or {}), **current}
     ctx.cache.pop("settings", None)
     ctx.session.flush()
+    audit.log(ctx, "settings.updated", fields=sorted(changes))
     return read(ctx)
+
+
+@dataclass(frozen=True)
+class WorkspaceProfile:
+    name: str
+    slug: str
+    timezone: str
+
+
+MAX_NAME = 200
+
+
+def profile(ctx: Ctx) -> WorkspaceProfile:
+    ctx.require(Permission.READ)
+    workspace = _workspace(ctx)
+    return WorkspaceProfile(workspace.name, workspace.slug, workspace.timezone)
+
+
+def update_profile(ctx: Ctx, *, name: str, timezone: str) -> WorkspaceProfile:
+    """Rename the workspace or change its time zone (owners and admins). The slug stays: it
+    is in scripts and URLs."""
+    ctx.require(Permission.ADMIN)
+    errors: list[FieldError] = []
+    name = name.strip()
+    if not name:
+        errors.append(FieldError("name", "required", "a workspace needs a name"))
+    elif len(name) > MAX_NAME:
+        errors.append(FieldError("name", "max-length", f"at most {MAX_NAME} characters"))
+    timezone = timezone.strip()
+    if not is_valid_timezone(timezone):
+        errors.append(FieldError("timezone", "timezone", f"{timezone!r} is not an IANA time zone"))
+    if errors:
+        raise InvalidInput(errors)
+    workspace = _workspace(ctx)
+    before = {"name": workspace.name, "timezone": workspace.timezone}
+    workspace.name, workspace.timezone = name, timezone
+    ctx.session.flush()
+    changed = {k: v for k, v in before.items() if getattr(workspace, k) != v}
+    if changed:
+        audit.log(
+            ctx,
+            "workspace.updated",
+            before=changed,
+            after={k: getattr(workspace, k) for k in changed},
+        )
+    return profile(ctx)
 
 
 def _checked(name: str, value: Any) -> Any:

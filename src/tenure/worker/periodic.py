@@ -25,4 +25,5 @@ class Periodic:
 PERIODIC: list[Periodic] = [
     Periodic("health.snapshot", "daily"),
     Periodic("schedules.extend", "daily"),
+    Periodic("rules.time", "hourly"),
 ]

@@ -30,8 +30,8 @@ from tenure.db.uow import session_factory, unit_of_work
 from tenure.domain.access import Role
 from tenure.services import jobs as job_service
 from tenure.services.context import Ctx
-from tenure.worker.jobs import HANDLERS, Handler
 from tenure.worker.periodic import PERIODIC
+from tenure.worker.registry import Handler, load_handlers
 
 log = logging.getLogger("tenure.worker")
 
@@ -57,7 +57,7 @@ class Worker:
     ) -> None:
         self.engine = engine
         self.config = config or WorkerConfig()
-        self.handlers = handlers if handlers is not None else HANDLERS
+        self.handlers = handlers if handlers is not None else load_handlers()
         self.clock = clock
         self.sessions: sessionmaker[Session] = session_factory(engine)
         self._last_tick = 0.0

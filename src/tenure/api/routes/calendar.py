@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from tenure.api.deps import CtxDep, SessionDep
+from tenure.api.deps import CtxDep
 from tenure.api.schemas.cases import FeedCreate, FeedCreated, FeedList, FeedRead
 from tenure.clock import utcnow
+from tenure.http import SessionDep
 from tenure.services import calendar as service
 
 router = APIRouter(tags=["calendar"])

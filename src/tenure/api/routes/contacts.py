@@ -25,6 +25,9 @@ from tenure.services.contacts import EmailIn, OrganizationLink, PhoneIn
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
 
+#: PostgreSQL text cannot hold NUL, so a search for one is refused rather than sent.
+NO_NUL = r"^[^\x00]*$"
+
 
 def _inputs(body: ContactCreate | ContactUpdate, fields: set[str]) -> dict[str, object]:
     """Schema → service arguments, only for the fields the client sent."""
@@ -56,11 +59,20 @@ def create_contact(body: ContactCreate, ctx: CtxDep, response: Response) -> Cont
 def list_contacts(
     ctx: CtxDep,
     stage: Stage | None = None,
-    tag: Annotated[str | None, Query(max_length=50)] = None,
+    tag: Annotated[str | None, Query(max_length=50, pattern=NO_NUL)] = None,
     owner_id: int | None = None,
     kind: ContactKind | None = None,
     q: Annotated[
-        str | None, Query(max_length=200, description="Name, email or phone contains")
+        str | None,
+        Query(
+            max_length=200,
+            pattern=NO_NUL,
+            description=(
+                "Search name, emails, phones, organizations and tags (word prefixes, accents "
+                "and case aside, names with typos). With q the answer is one page ranked by "
+                "relevance (sort is ignored, next_cursor is null, a cursor is refused)."
+            ),
+        ),
     ] = None,
     health_band: Annotated[
         Literal["at_risk", "watch", "healthy"] | None, Query(description="Clients by health")

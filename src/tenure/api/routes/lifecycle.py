@@ -12,14 +12,16 @@ router = APIRouter(prefix="/contacts/{contact_id}", tags=["lifecycle"])
 
 
 @router.post("/convert", response_model=TransitionRead, status_code=201)
-def convert(contact_id: int, body: ConvertRequest, ctx: CtxDep) -> TransitionRead:
+def convert(contact_id: int, ctx: CtxDep, body: ConvertRequest | None = None) -> TransitionRead:
     """Make a contact (or former client) a client, with evidence: an active agreement or a
-    scheduled/delivered service delivery of the same contact."""
+    scheduled/delivered service delivery of the same contact. Without evidence: 409
+    `evidence-required`."""
+    body = body or ConvertRequest()
     transition = service.convert(
         ctx,
         contact_id,
-        evidence_kind=body.evidence.kind,
-        evidence_id=body.evidence.id,
+        evidence_kind=body.evidence.kind if body.evidence else None,
+        evidence_id=body.evidence.id if body.evidence else None,
         effective_on=body.effective_on,
         note=body.note,
     )

@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from tenure import __version__
 from tenure.api.deps import CtxDep
+from tenure.api.errors import EDGE_PROBLEMS
 from tenure.domain.errors import all_error_types
 
 router = APIRouter(tags=["meta"])
@@ -50,17 +51,27 @@ def me(ctx: CtxDep) -> Me:
     )
 
 
+def _problem_types() -> list[ProblemType]:
+    types = {
+        e.code: ProblemType(code=e.code, title=e.title, description=e.doc)
+        for e in all_error_types()
+    }
+    for code, (title, description) in EDGE_PROBLEMS.items():
+        types.setdefault(code, ProblemType(code=code, title=title, description=description))
+    return sorted(types.values(), key=lambda t: t.code)
+
+
 @router.get("/problems", response_model=list[ProblemType])
 def problem_types() -> list[ProblemType]:
     """Every problem `type` this API answers with."""
-    return [ProblemType(code=e.code, title=e.title, description=e.doc) for e in all_error_types()]
+    return _problem_types()
 
 
 @router.get("/problems/{code}", response_model=ProblemType)
 def problem_type(code: str) -> ProblemType:
-    for e in all_error_types():
-        if e.code == code:
-            return ProblemType(code=e.code, title=e.title, description=e.doc)
+    for problem in _problem_types():
+        if problem.code == code:
+            return problem
     from tenure.domain.errors import NotFound
 
     raise NotFound(f"no problem type {code!r}")

@@ -19,7 +19,9 @@ class EvidenceSchema(Input):
 
 
 class ConvertRequest(Input):
-    evidence: EvidenceSchema
+    evidence: EvidenceSchema | None = Field(
+        default=None, description="Required: without it the answer is 409 evidence-required."
+    )
     effective_on: date | None = Field(
         default=None,
         description="Defaults to the evidence's start; never in the future and "

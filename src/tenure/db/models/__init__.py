@@ -14,7 +14,13 @@ from tenure.db.models.automation import (
 )
 from tenure.db.models.contacts import Affiliation, Contact, ContactEmail, ContactPhone, ContactTag
 from tenure.db.models.continuity import Commitment, HealthSnapshot, KnowledgeEntry
-from tenure.db.models.data import ExternalId, ImportFile, ImportJob, SearchDocument
+from tenure.db.models.data import (
+    ContactMatchKey,
+    ExternalId,
+    ImportFile,
+    ImportJob,
+    SearchDocument,
+)
 from tenure.db.models.lifecycle import Agreement, Transition
 from tenure.db.models.scheduling import (
     Activity,
@@ -40,6 +46,7 @@ __all__ = [
     "Commitment",
     "Contact",
     "ContactEmail",
+    "ContactMatchKey",
     "ContactPhone",
     "ContactTag",
     "Delivery",

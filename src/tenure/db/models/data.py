@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, Index, Integer, LargeBinary, String, Text, Uniqu
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenure.db.base import Base, WorkspaceScoped, ref, user_ref
-from tenure.db.types import JSONType
+from tenure.db.types import BigId, JSONType
 
 
 class ImportJob(WorkspaceScoped, Base):
@@ -80,8 +80,23 @@ class SearchDocument(WorkspaceScoped, Base):
     )
 
     kind: Mapped[str] = mapped_column(String(20))
-    ref_id: Mapped[int] = mapped_column(Integer)
+    ref_id: Mapped[int] = mapped_column(BigId)
     contact_id: Mapped[int | None] = ref("contacts")
     title: Mapped[str] = mapped_column(Text, default="")
     body: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime]
+
+
+class ContactMatchKey(WorkspaceScoped, Base):
+    """A blocking key of a contact for duplicate detection (``domain.duplicates.match_keys``):
+    contacts that share a key are compared, no others. Keys are hashes, never readable data.
+    Kept current on write together with the contact's search document."""
+
+    __tablename__ = "contact_match_keys"
+    __table_args__ = (
+        Index("ix_contact_match_keys_ws_key", "workspace_id", "key", "contact_id"),
+        Index("ix_contact_match_keys_contact", "contact_id"),
+    )
+
+    contact_id: Mapped[int] = ref("contacts")
+    key: Mapped[str] = mapped_column(String(40))

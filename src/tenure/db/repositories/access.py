@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tenure.db.models import ApiToken, Membership, User, Workspace
-from tenure.db.repositories.base import Repository
+from tenure.db.repositories.base import Repository, is_id
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,7 @@ class MembershipRepository(Repository[Membership]):
         return [(m, u) for m, u in self.session.execute(stmt).all()]
 
     def user_ids(self, ids: Sequence[int]) -> set[int]:
+        ids = [i for i in ids if is_id(i)]
         if not ids:
             return set()
         stmt = self.select(Membership.user_id).where(Membership.user_id.in_(ids))

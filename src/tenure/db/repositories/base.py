@@ -15,6 +15,14 @@ from tenure.domain.errors import NotFound
 
 M = TypeVar("M", bound=WorkspaceScoped)
 
+#: Ids are 64-bit; a larger number from a URL or a body names no row (and must not reach the
+#: driver, which refuses to bind it).
+MAX_ID = 2**63 - 1
+
+
+def is_id(value: int) -> bool:
+    return 1 <= value <= MAX_ID
+
 
 class Repository(Generic[M]):
     model: type[M]
@@ -31,6 +39,8 @@ class Repository(Generic[M]):
         return stmt.where(self.model.workspace_id == self.workspace_id)
 
     def find(self, id_: int, *, for_update: bool = False) -> M | None:
+        if not is_id(id_):
+            return None
         stmt = self.select().where(self.model.id == id_)
         if for_update:
             stmt = stmt.with_for_update()

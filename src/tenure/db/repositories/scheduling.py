@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy import case as sa_case
 
-from tenure.db.models import Activity, CalendarFeed, Case, Delivery, Schedule, Service
+from tenure.db.models import Activity, CalendarFeed, Case, Contact, Delivery, Schedule, Service
 from tenure.db.repositories.base import Repository
 from tenure.db.repositories.keyset import KeysetOrder
+from tenure.domain.cases import PRIORITY_RANK
 
 OPEN_DELIVERY_STATUSES = ("requested", "scheduled", "in_progress")
+#: How long before a calendar window an item may start and still reach into it (the bound
+#: keeps the query on the (status, at) indexes).
+CALENDAR_LOOKBACK = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,28 @@ class ActivityRepository(Repository[Activity]):
         if contact_id is not None:
             stmt = stmt.where(Activity.contact_id == contact_id)
         return self.session.scalars(stmt.order_by(Activity.at, Activity.id)).all()
+
+    def calendar(
+        self, *, assignee_id: int | None, start: datetime, end: datetime, limit: int
+    ) -> list[tuple[Activity, str | None]]:
+        """Open and done timed activities meeting [start, end), each with its contact's name,
+        by start (one query; at most ``limit`` + 1 rows tell whether more exist)."""
+        stmt = (
+            select(Activity, Contact.display_name)
+            .outerjoin(Contact, Contact.id == Activity.contact_id)
+            .where(
+                Activity.workspace_id == self.workspace_id,
+                Activity.status.in_(("open", "done")),
+                Activity.start_at.is_not(None),
+                Activity.at >= start - CALENDAR_LOOKBACK,
+                Activity.at < end,
+                Activity.end_at > start,
+            )
+        )
+        if assignee_id is not None:
+            stmt = stmt.where(Activity.assignee_id == assignee_id)
+        stmt = stmt.order_by(Activity.at, Activity.id).limit(limit + 1)
+        return [(a, name) for a, name in self.session.execute(stmt).all()]
 
 
 class ServiceRepository(Repository[Service]):
@@ -282,6 +309,27 @@ class DeliveryRepository(Repository[Delivery]):
         stmt = stmt.order_by(Delivery.scheduled_start, Delivery.id).limit(limit)
         return self.session.scalars(stmt).all()
 
+    def calendar(
+        self, *, assignee_id: int | None, start: datetime, end: datetime, limit: int
+    ) -> list[tuple[Delivery, str]]:
+        """Scheduled, in-progress and delivered deliveries meeting [start, end), each with its
+        contact's name, by start (one query)."""
+        stmt = (
+            select(Delivery, Contact.display_name)
+            .join(Contact, Contact.id == Delivery.contact_id)
+            .where(
+                Delivery.workspace_id == self.workspace_id,
+                Delivery.status.in_(("scheduled", "in_progress", "delivered")),
+                Delivery.scheduled_start >= start - CALENDAR_LOOKBACK,
+                Delivery.scheduled_start < end,
+                Delivery.scheduled_end > start,
+            )
+        )
+        if assignee_id is not None:
+            stmt = stmt.where(Delivery.assignee_id == assignee_id)
+        stmt = stmt.order_by(Delivery.scheduled_start, Delivery.id).limit(limit + 1)
+        return [(d, name) for d, name in self.session.execute(stmt).all()]
+
 
 class ScheduleRepository(Repository[Schedule]):
     model = Schedule
@@ -344,6 +392,50 @@ class CaseRepository(Repository[Case]):
             Case.contact_id == contact_id, Case.status.in_(("open", "pending"))
         )
         return self.session.scalars(stmt.order_by(Case.opened_at).limit(limit)).all()
+
+    def queue(
+        self,
+        *,
+        statuses: Sequence[str],
+        priority: str | None,
+        assignee_id: int | None,
+        after: tuple[int, datetime, int] | None,
+        limit: int,
+    ) -> list[tuple[Case, str]]:
+        """Cases by urgency (urgent first), then the oldest first, with the contact's name;
+        keyset over (priority rank, opened_at, id); ``limit`` + 1 rows."""
+        rank = _priority_rank()
+        stmt = (
+            select(Case, Contact.display_name)
+            .join(Contact, Contact.id == Case.contact_id)
+            .where(Case.workspace_id == self.workspace_id)
+        )
+        if statuses:
+            stmt = stmt.where(Case.status.in_(list(statuses)))
+        if priority:
+            stmt = stmt.where(Case.priority == priority)
+        if assignee_id is not None:
+            stmt = stmt.where(Case.assignee_id == assignee_id)
+        if after is not None:
+            r, opened, id_ = after
+            stmt = stmt.where(
+                or_(
+                    rank < r,
+                    and_(
+                        rank == r,
+                        or_(Case.opened_at > opened, and_(Case.opened_at == opened, Case.id > id_)),
+                    ),
+                )
+            )
+        stmt = stmt.order_by(rank.desc(), Case.opened_at, Case.id).limit(limit + 1)
+        return [(c, name) for c, name in self.session.execute(stmt).all()]
+
+
+def _priority_rank() -> Any:
+    return sa_case(
+        *((Case.priority == p.value, r) for p, r in PRIORITY_RANK.items()),
+        else_=0,
+    )
 
 
 class CalendarFeedRepository(Repository[CalendarFeed]):

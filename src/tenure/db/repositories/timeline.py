@@ -42,6 +42,11 @@ class TimelineRepository(Repository[TimelineEvent]):
         stmt = stmt.order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
         return self.session.scalars(stmt.limit(limit)).all()
 
+    def recent_in_workspace(self, limit: int) -> Sequence[TimelineEvent]:
+        """The newest events of the whole workspace (the "recent activity" feed)."""
+        stmt = self.select().order_by(TimelineEvent.id.desc()).limit(limit)
+        return self.session.scalars(stmt).all()
+
 
 class InteractionRepository(Repository[Interaction]):
     model = Interaction

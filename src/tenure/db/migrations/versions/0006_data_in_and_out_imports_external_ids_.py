@@ -153,7 +153,7 @@ def upgrade() -> None:
     op.create_table(
         "search_documents",
         sa.Column("kind", sa.String(length=20), nullable=False),
-        sa.Column("ref_id", sa.Integer(), nullable=False),
+        sa.Column("ref_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column(
             "contact_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
@@ -192,6 +192,41 @@ def upgrade() -> None:
     with op.batch_alter_table("search_documents", schema=None) as batch_op:
         batch_op.create_index("ix_search_documents_contact", ["contact_id"], unique=False)
 
+    op.create_table(
+        "contact_match_keys",
+        sa.Column(
+            "contact_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("key", sa.String(length=40), nullable=False),
+        sa.Column(
+            "workspace_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["contact_id"],
+            ["contacts.id"],
+            name=op.f("fk_contact_match_keys_contact_id_contacts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_contact_match_keys_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_contact_match_keys")),
+    )
+    with op.batch_alter_table("contact_match_keys", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_contact_match_keys_ws_key", ["workspace_id", "key", "contact_id"], unique=False
+        )
+        batch_op.create_index("ix_contact_match_keys_contact", ["contact_id"], unique=False)
+
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column(
@@ -213,35 +248,59 @@ def upgrade() -> None:
     _create_search_index()
 
 
+#: The FTS5 ``scope`` column: tokens that confine a query to one workspace, one kind and one
+#: contact ("ws7contact"; "ws7case ws7doc ct42"), so that the engine intersects posting lists
+#: instead of ranking every workspace's matches and filtering afterwards.
+_SCOPE = (
+    "'ws' || {t}workspace_id || {t}kind"
+    " || CASE WHEN {t}kind <> 'contact' THEN ' ws' || {t}workspace_id || 'doc' ELSE '' END"
+    " || CASE WHEN {t}contact_id IS NOT NULL THEN ' ct' || {t}contact_id ELSE '' END"
+)
+
 SQLITE_SEARCH = [
-    # External-content FTS5 over search_documents: accent- and case-insensitive, with prefix
-    # indexes so "jo*" is fast; kept current by triggers on every write of a document.
+    # The content of the FTS5 table is a view over search_documents that adds the scope.
+    f"""CREATE VIEW search_fts_source AS
+        SELECT id, title, body, {_SCOPE.format(t="")} AS scope FROM search_documents""",
+    # External content: accent- and case-insensitive, with prefix indexes so "jo*" is fast;
+    # kept current by triggers on every write of a document.
     """CREATE VIRTUAL TABLE search_fts USING fts5(
-        title, body, content='search_documents', content_rowid='id',
-        tokenize='unicode61 remove_diacritics 2', prefix='2 3 4')""",
-    """CREATE TRIGGER search_documents_ai AFTER INSERT ON search_documents BEGIN
-        INSERT INTO search_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END""",
-    """CREATE TRIGGER search_documents_ad AFTER DELETE ON search_documents BEGIN
-        INSERT INTO search_fts(search_fts, rowid, title, body)
-        VALUES ('delete', old.id, old.title, old.body); END""",
-    """CREATE TRIGGER search_documents_au AFTER UPDATE ON search_documents BEGIN
-        INSERT INTO search_fts(search_fts, rowid, title, body)
-        VALUES ('delete', old.id, old.title, old.body);
-        INSERT INTO search_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END""",
+        title, body, scope, content='search_fts_source', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2', prefix='2 3')""",
+    f"""CREATE TRIGGER search_documents_ai AFTER INSERT ON search_documents BEGIN
+        INSERT INTO search_fts(rowid, title, body, scope)
+        VALUES (new.id, new.title, new.body, {_SCOPE.format(t="new.")}); END""",
+    f"""CREATE TRIGGER search_documents_ad AFTER DELETE ON search_documents BEGIN
+        INSERT INTO search_fts(search_fts, rowid, title, body, scope)
+        VALUES ('delete', old.id, old.title, old.body, {_SCOPE.format(t="old.")}); END""",
+    f"""CREATE TRIGGER search_documents_au AFTER UPDATE ON search_documents BEGIN
+        INSERT INTO search_fts(search_fts, rowid, title, body, scope)
+        VALUES ('delete', old.id, old.title, old.body, {_SCOPE.format(t="old.")});
+        INSERT INTO search_fts(rowid, title, body, scope)
+        VALUES (new.id, new.title, new.body, {_SCOPE.format(t="new.")}); END""",
 ]
 
 POSTGRES_SEARCH = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE EXTENSION IF NOT EXISTS unaccent",
-    # unaccent() is only STABLE; a generated column needs an IMMUTABLE function.
+    # unaccent() is only STABLE; an index expression needs an IMMUTABLE function.
     """CREATE OR REPLACE FUNCTION tenure_unaccent(text) RETURNS text
         LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
         AS $$ SELECT public.unaccent('public.unaccent'::regdictionary, $1) $$""",
+    # 'simple' (no stemming, no stop words: names are not English) with accents folded, for
+    # the documents, the queries and the headlines alike.
+    "CREATE TEXT SEARCH CONFIGURATION tenure_search (COPY = pg_catalog.simple)",
+    """ALTER TEXT SEARCH CONFIGURATION tenure_search ALTER MAPPING FOR
+        word, hword, hword_part, numword, numhword, hword_numpart, email, host, url, url_path,
+        file WITH public.unaccent, pg_catalog.simple""",
+    # The title weighs more than the body (ts_rank's A and B weights).
     """ALTER TABLE search_documents ADD COLUMN tsv tsvector GENERATED ALWAYS AS (
-        to_tsvector('simple', tenure_unaccent(coalesce(title, '') || ' ' || coalesce(body, '')))
+        setweight(to_tsvector('tenure_search', coalesce(title, '')), 'A')
+        || setweight(to_tsvector('tenure_search', coalesce(body, '')), 'B')
     ) STORED""",
     "CREATE INDEX ix_search_documents_tsv ON search_documents USING gin (tsv)",
-    "CREATE INDEX ix_contacts_sort_name_trgm ON contacts USING gin (sort_name gin_trgm_ops)",
+    # Typo-tolerant names: trigram similarity on the folded sort name.
+    """CREATE INDEX ix_contacts_sort_name_trgm ON contacts
+        USING gin (tenure_unaccent(sort_name) gin_trgm_ops)""",
 ]
 
 
@@ -256,9 +315,12 @@ def _drop_search_index() -> None:
         for name in ("search_documents_ai", "search_documents_ad", "search_documents_au"):
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
         op.execute("DROP TABLE IF EXISTS search_fts")
+        op.execute("DROP VIEW IF EXISTS search_fts_source")
     else:
         op.execute("DROP INDEX IF EXISTS ix_contacts_sort_name_trgm")
         op.execute("DROP INDEX IF EXISTS ix_search_documents_tsv")
+        op.execute("ALTER TABLE search_documents DROP COLUMN IF EXISTS tsv")
+        op.execute("DROP TEXT SEARCH CONFIGURATION IF EXISTS tenure_search")
 
 
 def downgrade() -> None:
@@ -270,6 +332,11 @@ def downgrade() -> None:
         batch_op.drop_column("erased_at")
         batch_op.drop_column("merged_into_id")
 
+    with op.batch_alter_table("contact_match_keys", schema=None) as batch_op:
+        batch_op.drop_index("ix_contact_match_keys_contact")
+        batch_op.drop_index("ix_contact_match_keys_ws_key")
+
+    op.drop_table("contact_match_keys")
     with op.batch_alter_table("search_documents", schema=None) as batch_op:
         batch_op.drop_index("ix_search_documents_contact")
 

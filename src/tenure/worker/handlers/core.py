@@ -1,30 +1,14 @@
-"""What each job kind does. A handler runs inside the job's own transaction: its database
-effects commit together with the job being marked done, or not at all.
-
-Register a kind with ``@handler("kind")``; handlers take the job's Ctx and payload and return
-a small JSON result for the job log.
-"""
+"""Core job kinds: periodic upkeep, event dispatch, and the generic "create an activity"."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from tenure.domain.activities import ActivityKind, ActivityOrigin
-from tenure.services import activities, health, schedules, workspace_settings
+from tenure.services import activities, automation, health, schedules, workspace_settings
 from tenure.services.context import Ctx
-
-Handler = Callable[[Ctx, dict[str, Any]], dict[str, Any]]
-HANDLERS: dict[str, Handler] = {}
-
-
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    def register(func: Handler) -> Handler:
-        HANDLERS[kind] = func
-        return func
-
-    return register
+from tenure.worker.registry import handler
 
 
 @handler("health.snapshot")
@@ -64,3 +48,9 @@ def create_activity(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:
         origin=ActivityOrigin.AUTOMATION,
     )
     return {"activity_id": activity.id}
+
+
+@handler(automation.DISPATCH_KIND)
+def dispatch_event(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:
+    """Hand one timeline event to the rules and the webhooks."""
+    return automation.dispatch(ctx, int(payload["event_id"]))

@@ -1,0 +1,27 @@
+"""The web app: pages under /, static files under /static."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from tenure.web.render import STATIC
+from tenure.web.routes import auth, cases, contacts, invite, schedule, settings, today
+from tenure.web.security import security_headers
+
+ROUTERS = [
+    auth.router,
+    today.router,
+    contacts.router,
+    schedule.router,
+    cases.router,
+    settings.router,
+    invite.router,
+]
+
+
+def install_web(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    for router in ROUTERS:
+        app.include_router(router, include_in_schema=False)
+    app.middleware("http")(security_headers)

@@ -1,0 +1,1 @@
+"""Job handlers, one module per feature; each registers its kinds with ``@handler``."""

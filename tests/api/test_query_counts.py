@@ -1,0 +1,90 @@
+"""Lists and the timeline run a constant number of SQL statements whatever the page size."""
+
+from __future__ import annotations
+
+from tests.conftest import count_statements
+
+from .helpers import confirm, create_agreement, create_contact, get, ok
+
+ROWS = 110
+#: Authentication (one query for token, user, role and workspace) plus the list itself, plus at
+#: most one check that the parent record exists.
+MAX_STATEMENTS = 4
+
+
+def statements(server, api, path: str, *, expect: int | None = None, **params) -> list[str]:
+    """The statements one GET runs; ``expect`` items (default: a full page)."""
+    get(api, path, **params)  # warm up: the token's last-used time is written at most once a minute
+    with count_statements(server.engine) as seen:
+        page = get(api, path, **params)
+    assert len(page["items"]) == (expect if expect is not None else min(params["limit"], ROWS))
+    return list(seen)
+
+
+def test_listing_contacts_is_a_constant_number_of_statements(server, api, tenant) -> None:
+    org = create_contact(api, kind="organization", display_name="Parent Org")
+    for i in range(ROWS - 1):
+        contact = create_contact(
+            api,
+            display_name=f"Person {i:03d}",
+            emails=[{"email": f"p{i}@example.com"}],
+            phones=[{"number": f"+4420794600{i % 100:02d}"}],
+            tags=["bulk", f"t{i % 5}"],
+            owner_id=tenant.owner.user_id,
+            organizations=[{"organization_id": org["id"], "title": "Staff"}],
+        )
+        if i % 10 == 0:
+            agreement = create_agreement(api, contact["id"])
+            confirm(api, agreement["id"])
+    small = statements(server, api, "/contacts", limit=5)
+    large = statements(server, api, "/contacts", limit=100)
+    full = statements(server, api, "/contacts", limit=200)
+    assert len(small) == len(large) == len(full), (small, large)
+    assert len(large) <= MAX_STATEMENTS, large
+    # and with every filter at once, on a later page
+    cursor = get(api, "/contacts", limit=3, tag="bulk")["next_cursor"]
+    params = {"tag": "bulk", "stage": "contact", "owner_id": tenant.owner.user_id}
+    filtered_small = statements(server, api, "/contacts", limit=5, cursor=cursor, **params)
+    filtered_large = statements(
+        server, api, "/contacts", limit=100, expect=96, cursor=cursor, **params
+    )
+    assert len(filtered_small) == len(filtered_large) <= MAX_STATEMENTS
+    # a search (q) is one ranked page, with the same filters, in as many statements
+    searched_small = statements(server, api, "/contacts", limit=5, q="person", **params)
+    searched_large = statements(
+        server, api, "/contacts", limit=100, expect=98, q="person", **params
+    )
+    assert len(searched_small) == len(searched_large) <= MAX_STATEMENTS
+
+
+def test_the_timeline_is_a_constant_number_of_statements(server, api) -> None:
+    contact = create_contact(api, display_name="Chatty")
+    for i in range(ROWS - 1):
+        ok(
+            api.post(
+                f"/contacts/{contact['id']}/interactions",
+                json={"channel": "call", "subject": f"#{i}", "participants": ["a", "b"]},
+            ),
+            201,
+        )
+    path = f"/contacts/{contact['id']}/timeline"
+    small = statements(server, api, path, limit=5)
+    large = statements(server, api, path, limit=100)
+    full = statements(server, api, path, limit=200)
+    assert len(small) == len(large) == len(full), (small, large)
+    assert len(large) <= MAX_STATEMENTS, large
+    cursor = get(api, path, limit=7)["next_cursor"]
+    filtered = statements(
+        server, api, path, limit=100, expect=100, type="interaction.logged", cursor=cursor
+    )
+    assert len(filtered) == len(small)
+
+
+def test_listing_agreements_is_a_constant_number_of_statements(server, api) -> None:
+    contact = create_contact(api, display_name="Many agreements")
+    for i in range(ROWS):
+        create_agreement(api, contact["id"], title=f"A{i}", value_minor=i, currency="EUR")
+    path = f"/contacts/{contact['id']}/agreements"
+    small = statements(server, api, path, limit=5)
+    large = statements(server, api, path, limit=100)
+    assert len(small) == len(large) <= MAX_STATEMENTS, large
