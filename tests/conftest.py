@@ -27,7 +27,6 @@ from tenure.app import create_app
 from tenure.config import Settings
 from tenure.db.engine import make_engine
 from tenure.db.migrate import upgrade
-from tenure.db.models import Base
 from tenure.db.uow import session_factory, unit_of_work
 from tenure.domain.access import Role
 from tenure.services import access
@@ -52,23 +51,14 @@ class Database:
     engine: Engine
 
     def clean(self) -> None:
-        tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+        """Empty the database: every row hangs off a workspace (ON DELETE CASCADE) except the
+        users, so two DELETEs do it (and are far faster than TRUNCATE of every table)."""
         with self.engine.begin() as conn:
-            if self.backend == "postgresql":
-                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            else:
-                for name in tables:
-                    conn.execute(text(f"DELETE FROM {name}"))
-                conn.execute(text("DELETE FROM sqlite_sequence")) if _has_sequence(conn) else None
+            conn.execute(text("DELETE FROM workspaces"))
+            conn.execute(text("DELETE FROM users"))
 
     def session(self) -> Session:
         return session_factory(self.engine)()
-
-
-def _has_sequence(conn) -> bool:  # type: ignore[no-untyped-def]
-    return bool(
-        conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first()
-    )
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
