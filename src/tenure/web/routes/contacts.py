@@ -297,7 +297,7 @@ def client_page(
     cursor: str | None = None,
     type: list[str] | None = None,
 ) -> Response:
-    return _client_page(request, ctx, contact_id, types=type, cursor=cursor)
+    return _client_page(request, ctx, contact_id, types=[t for t in type or [] if t], cursor=cursor)
 
 
 Action = Callable[[Ctx, int, Any, Request], Any]
