@@ -6,7 +6,16 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from tenure.web.render import STATIC
-from tenure.web.routes import auth, cases, contacts, invite, schedule, settings, today
+from tenure.web.routes import (
+    analytics,
+    auth,
+    cases,
+    contacts,
+    invite,
+    schedule,
+    settings,
+    today,
+)
 from tenure.web.security import security_headers
 
 ROUTERS = [
@@ -17,6 +26,7 @@ ROUTERS = [
     cases.router,
     settings.router,
     invite.router,
+    analytics.router,
 ]
 
 
