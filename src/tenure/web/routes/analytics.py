@@ -81,7 +81,7 @@ def retention_csv(
     ctx: WebCtx, start: str | None = None, end: str | None = None, tag: str | None = None
 ) -> Response:
     report = analytics.retention(ctx, start=start or None, end=end or None, tag=tag or None)
-    rows = [
+    rows: list[list[Any]] = [
         [
             "month",
             "clients_start",
