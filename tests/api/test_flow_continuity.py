@@ -7,37 +7,67 @@ from datetime import UTC, datetime, timedelta
 
 def test_brief_of_a_rich_client(api) -> None:
     org = api.post("/contacts", json={"display_name": "Leeds Bakery", "kind": "organization"})
-    person = api.post("/contacts", json={
-        "given_name": "Priya", "family_name": "Shah", "timezone": "Europe/London",
-        "emails": [{"email": "priya@leedsbakery.example"}],
-        "organizations": [{"organization_id": org.json()["id"], "title": "Owner"}],
-        "tags": ["vip"],
-    }).json()
+    person = api.post(
+        "/contacts",
+        json={
+            "given_name": "Priya",
+            "family_name": "Shah",
+            "timezone": "Europe/London",
+            "emails": [{"email": "priya@leedsbakery.example"}],
+            "organizations": [{"organization_id": org.json()["id"], "title": "Owner"}],
+            "tags": ["vip"],
+        },
+    ).json()
     cid = person["id"]
-    agreement = api.post(f"/contacts/{cid}/agreements", json={
-        "title": "Monthly bookkeeping", "kind": "subscription",
-        "starts_on": (datetime.now(UTC) - timedelta(days=400)).date().isoformat(),
-        "renews_on": (datetime.now(UTC) + timedelta(days=20)).date().isoformat(),
-        "value_minor": 30000, "currency": "GBP", "billing_period": "monthly",
-    }).json()
+    agreement = api.post(
+        f"/contacts/{cid}/agreements",
+        json={
+            "title": "Monthly bookkeeping",
+            "kind": "subscription",
+            "starts_on": (datetime.now(UTC) - timedelta(days=400)).date().isoformat(),
+            "renews_on": (datetime.now(UTC) + timedelta(days=20)).date().isoformat(),
+            "value_minor": 30000,
+            "currency": "GBP",
+            "billing_period": "monthly",
+        },
+    ).json()
     api.post(f"/agreements/{agreement['id']}/confirm")
     old_call = (datetime.now(UTC) - timedelta(days=50)).isoformat()
-    call = api.post(f"/contacts/{cid}/interactions", json={
-        "channel": "call", "direction": "outbound", "occurred_at": old_call,
-        "subject": "Year-end planning"}).json()
-    pref = api.post(f"/contacts/{cid}/knowledge", json={
-        "kind": "preference", "key": "preferred_channel", "text": "WhatsApp, not email",
-        "source_interaction_id": call["id"], "pinned": True})
+    call = api.post(
+        f"/contacts/{cid}/interactions",
+        json={
+            "channel": "call",
+            "direction": "outbound",
+            "occurred_at": old_call,
+            "subject": "Year-end planning",
+        },
+    ).json()
+    pref = api.post(
+        f"/contacts/{cid}/knowledge",
+        json={
+            "kind": "preference",
+            "key": "preferred_channel",
+            "text": "WhatsApp, not email",
+            "source_interaction_id": call["id"],
+            "pinned": True,
+        },
+    )
     assert pref.status_code == 201, pref.text
     api.post(f"/contacts/{cid}/knowledge", json={"kind": "do_not", "text": "Never call before 10"})
-    promise = api.post(f"/contacts/{cid}/commitments", json={
-        "text": "Send the VAT summary", "promised_to": "Priya",
-        "due_on": (datetime.now(UTC) - timedelta(days=2)).date().isoformat(),
-        "interaction_id": call["id"]})
+    promise = api.post(
+        f"/contacts/{cid}/commitments",
+        json={
+            "text": "Send the VAT summary",
+            "promised_to": "Priya",
+            "due_on": (datetime.now(UTC) - timedelta(days=2)).date().isoformat(),
+            "interaction_id": call["id"],
+        },
+    )
     assert promise.status_code == 201, promise.text
     assert promise.json()["overdue"] is True
-    api.post("/cases", json={"contact_id": cid, "subject": "Payroll import failed",
-                             "priority": "urgent"})
+    api.post(
+        "/cases", json={"contact_id": cid, "subject": "Payroll import failed", "priority": "urgent"}
+    )
 
     brief = api.get(f"/contacts/{cid}/brief")
     assert brief.status_code == 200, brief.text
@@ -46,7 +76,7 @@ def test_brief_of_a_rich_client(api) -> None:
     assert b["who"]["organizations"] == ["Leeds Bakery (Owner)"]
     assert b["relationship"]["stage"] == "client"
     assert b["relationship"]["active_agreements"][0]["renews_on"] is not None
-    assert [k["kind"] for k in b["knowledge"]][0] == "preference"  # pinned first
+    assert next(k["kind"] for k in b["knowledge"]) == "preference"  # pinned first
     kinds = {i["kind"] for i in b["open_items"]}
     assert {"commitment", "case"} <= kinds
     assert any(i["overdue"] for i in b["open_items"] if i["kind"] == "commitment")

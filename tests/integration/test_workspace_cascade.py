@@ -16,7 +16,7 @@ def test_every_table_is_workspace_scoped_or_global(db) -> None:
         if table.name in global_tables:
             continue
         assert "workspace_id" in table.c, table.name
-        fks = [fk for fk in table.c.workspace_id.foreign_keys]
+        fks = list(table.c.workspace_id.foreign_keys)
         assert fks and fks[0].ondelete == "CASCADE", table.name
 
 
