@@ -9,6 +9,7 @@ from tenure.web.render import STATIC
 from tenure.web.routes import (
     analytics,
     auth,
+    automation,
     cases,
     contacts,
     invite,
@@ -27,6 +28,7 @@ ROUTERS = [
     settings.router,
     invite.router,
     analytics.router,
+    automation.router,
 ]
 
 
