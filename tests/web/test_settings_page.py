@@ -284,7 +284,10 @@ def test_a_member_sees_only_their_tokens(db, tenant, server) -> None:
     page = theirs.get("/settings/tokens").text
     assert "Your API tokens" in page
     assert page.count('action="/settings/tokens/') == 1  # their own "test" token only
-    assert theirs.post("/settings/tokens/1/revoke").status_code == 403  # the owner's
+    with db.session() as s:
+        owners = s.scalars(select(ApiToken.id).where(ApiToken.user_id == tenant.owner.user_id))
+        owner_token = owners.first()
+    assert theirs.post(f"/settings/tokens/{owner_token}/revoke").status_code == 403
 
 
 # --- email ---------------------------------------------------------------------------------------
@@ -493,14 +496,14 @@ def test_a_viewer_sees_settings_without_any_form_and_cannot_post(
 ) -> None:
     with services(db, tenant) as ctx:
         catalog.create_service(ctx, name="Window cleaning")
-        email.create_template(ctx, name="Hello", subject="Hi", text_body="Body")
+        template_id = email.create_template(ctx, name="Hello", subject="Hi", text_body="Body").id
         webhooks.create_subscription(ctx, url="https://x.example/h", event_types=["*"])
     for path in PAGES:
         page = viewer_browser.get(path)
         assert page.status_code == 200, path
         assert post_forms(page.text) == [], (path, post_forms(page.text))
     assert "Window cleaning" in viewer_browser.get("/settings/services").text
-    template = viewer_browser.get("/settings/email/templates/1").text
+    template = viewer_browser.get(f"/settings/email/templates/{template_id}").text
     assert "Body" in template and post_forms(template) == []
     for path, data in WRITES:
         r = viewer_browser.post(path, data)
@@ -519,15 +522,19 @@ def test_csrf_is_required(browser, path, data) -> None:
 def test_user_text_is_escaped(browser, db, tenant) -> None:
     with services(db, tenant) as ctx:
         access.add_member(ctx, email="x@acme.example", role=Role.MEMBER, name=XSS)
-        catalog.create_service(ctx, name=XSS, description=XSS)
-        email.create_template(ctx, name=XSS, subject=XSS, text_body=XSS)
+        service_id = catalog.create_service(ctx, name=XSS, description=XSS).id
+        template_id = email.create_template(ctx, name=XSS, subject=XSS, text_body=XSS).id
         webhooks.create_subscription(
             ctx, url="https://x.example/h", event_types=["*"], description=XSS
         )
     r = browser.post("/settings/tokens", {"name": XSS})
     assert_escaped(r.text)
     r = browser.post("/settings/workspace", {"name": XSS, "timezone": "UTC"})
-    for path in (*PAGES, "/settings/email/templates/1", "/settings/services/1"):
+    for path in (
+        *PAGES,
+        f"/settings/email/templates/{template_id}",
+        f"/settings/services/{service_id}",
+    ):
         assert_escaped(browser.get(path).text)
     r = browser.post("/settings/members", {"email": XSS, "role": "member"})
     assert r.status_code == 422
