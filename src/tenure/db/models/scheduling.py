@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenure.db.base import Base, Timestamps, WorkspaceScoped, ref, user_ref
@@ -62,7 +62,7 @@ class Service(WorkspaceScoped, Timestamps, Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     default_duration_minutes: Mapped[int] = mapped_column(Integer, default=60)
-    default_price_minor: Mapped[int | None] = mapped_column(Integer)
+    default_price_minor: Mapped[int | None] = mapped_column(BigInteger)
     currency: Mapped[str | None] = mapped_column(String(3))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -136,7 +136,7 @@ class Delivery(WorkspaceScoped, Timestamps, Base):
     actual_end: Mapped[datetime | None]
     outcome_notes: Mapped[str] = mapped_column(Text, default="")
     follow_up_due: Mapped[date | None]
-    price_minor: Mapped[int | None] = mapped_column(Integer)
+    price_minor: Mapped[int | None] = mapped_column(BigInteger)
     currency: Mapped[str | None] = mapped_column(String(3))
     origin: Mapped[str] = mapped_column(String(20), default="manual")
     schedule_id: Mapped[int | None] = ref("schedules", ondelete="SET NULL")

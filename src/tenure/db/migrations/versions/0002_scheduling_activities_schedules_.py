@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("default_duration_minutes", sa.Integer(), nullable=False),
-        sa.Column("default_price_minor", sa.Integer(), nullable=True),
+        sa.Column("default_price_minor", sa.BigInteger(), nullable=True),
         sa.Column("currency", sa.String(length=3), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -386,7 +386,7 @@ def upgrade() -> None:
         sa.Column("actual_end", tenure.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("outcome_notes", sa.Text(), nullable=False),
         sa.Column("follow_up_due", sa.Date(), nullable=True),
-        sa.Column("price_minor", sa.Integer(), nullable=True),
+        sa.Column("price_minor", sa.BigInteger(), nullable=True),
         sa.Column("currency", sa.String(length=3), nullable=True),
         sa.Column("origin", sa.String(length=20), nullable=False),
         sa.Column(
