@@ -9,7 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tenure.db.uow import session_factory, unit_of_work
 from tenure.domain.access import Role
+from tenure.services import email
 from tenure.worker.registry import load_handlers
 from tenure.worker.runner import Worker, WorkerConfig
 from tests.conftest import client_for
@@ -65,6 +67,12 @@ def test_settings_are_for_admins_and_never_return_the_password(api, server, tena
     # Omitting the password keeps it; "" clears it; the port defaults from the security.
     kept = ok(api.put("/settings/email", json=settings_body(2525, username="mailer")))
     assert kept["password_set"] is True
+    with unit_of_work(session_factory(server.engine)) as session:
+        # Stored exactly as given (spaces are part of a password), for the worker to log in.
+        assert email.read_smtp(tenant.ctx(session)).password == "hunter2-secret"
+    ok(api.put("/settings/email", json=settings_body(2525, password="  spaced out  ")))
+    with unit_of_work(session_factory(server.engine)) as session:
+        assert email.read_smtp(tenant.ctx(session)).password == "  spaced out  "
     default_port = {k: v for k, v in settings_body(0).items() if k != "port"}
     cleared = ok(api.put("/settings/email", json={**default_port, "password": ""}))
     assert cleared["password_set"] is False and cleared["port"] == 25

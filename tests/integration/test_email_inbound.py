@@ -149,6 +149,21 @@ def test_a_duplicate_message_id_is_ignored(db, tenant, people) -> None:
     assert count(db, EmailMessage) == 1
 
 
+def test_two_deliveries_racing_past_the_check_still_log_once(
+    db, tenant, people, monkeypatch
+) -> None:
+    """Both requests saw no row yet; the Message-ID claim (ON CONFLICT DO NOTHING) decides."""
+    from tenure.db.repositories.email import EmailMessageRepository
+
+    monkeypatch.setattr(EmailMessageRepository, "by_message_id", lambda self, message_id: None)
+    with uow(db) as session:
+        ctx = tenant.ctx(session)
+        first = email.receive(ctx, fixture("01-plain.eml"))
+        second = email.receive(ctx, fixture("01-plain.eml"))
+    assert not first.duplicate and second.duplicate and second.matched == []
+    assert len(interactions_of(db, people["margaret"])) == 1
+
+
 def test_an_unmatched_message_writes_nothing(db, tenant) -> None:
     result = receive(db, tenant, fixture("01-plain.eml"))
     assert not result.duplicate and result.matched == []

@@ -66,7 +66,11 @@ def import_command(
     if not file.is_file():
         err_console.print(f"[red]error:[/red] {file} is not a file", highlight=False)
         raise typer.Exit(2)
-    total, raws = messages_of(file)
+    try:
+        total, raws = messages_of(file)
+    except (OSError, mailbox.Error) as exc:
+        err_console.print(f"[red]error:[/red] cannot read {file}: {exc}", highlight=False)
+        raise typer.Exit(2) from None
     with workspace_ctx(workspace) as ctx:
         if as_json or total < 2:
             report = email.import_messages(ctx, raws)

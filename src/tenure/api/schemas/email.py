@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from tenure.api.schemas.common import Input, Output
 from tenure.services.email import Security
 
 
 class SmtpSettingsUpdate(Input):
+    # A password is taken exactly as given (the service trims the other fields itself).
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
     host: str = Field(min_length=1, max_length=253)
     port: int | None = Field(
         default=None, ge=1, le=65535, description="Default: 25, 587 (starttls) or 465 (ssl)."
