@@ -469,6 +469,48 @@ def test_date_trigger_after_a_delivery(tenant) -> None:  # type: ignore[no-untyp
     assert [r.outcome for r in runs_of(tenant, rule_id)] == ["done"]
 
 
+def test_date_triggers_after_becoming_a_client_and_before_an_agreement_ends(tenant) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock()
+    ninety = make_rule(
+        tenant,
+        clock,
+        trigger={"type": "date", "field": "contact.client_since", "offset_days": 90},
+        actions=[task("90 days with {contact.display_name}")],
+    )
+    ending = make_rule(
+        tenant,
+        clock,
+        trigger={"type": "date", "field": "agreement.ends_on", "offset_days": -7},
+        actions=[task("Ends in a week: {record.title}")],
+    )
+    ada, agreement_id = client(tenant, clock, "Ada", starts_on=clock.today)
+    with work(tenant, clock) as ctx:
+        from tenure.services import agreements
+
+        agreements.update_agreement(
+            ctx,
+            agreement_id,
+            expected_version=agreements.get_agreement(ctx, agreement_id).version,
+            changes={"ends_on": clock.today + timedelta(days=60)},
+        )
+    clock.move(days=52)
+    run_worker(tenant, clock)
+    assert activities_titled(tenant, "Ends in a week") == []
+    clock.move(days=1)
+    run_worker(tenant, clock)
+    assert len(activities_titled(tenant, "Ends in a week: Retainer")) == 1
+    clock.move(days=36)
+    run_worker(tenant, clock)
+    assert activities_titled(tenant, "90 days") == []
+    clock.move(days=1)
+    run_worker(tenant, clock)
+    clock.move(days=1)
+    run_worker(tenant, clock)
+    assert [a.title for a in activities_titled(tenant, "90 days")] == ["90 days with Ada"]
+    assert [r.contact_id for r in runs_of(tenant, ninety)] == [ada]
+    assert len(runs_of(tenant, ending)) == 1
+
+
 def test_client_anniversary_fires_each_year_once(tenant) -> None:  # type: ignore[no-untyped-def]
     clock = Clock()
     since = clock.today - timedelta(days=365) + timedelta(days=2)
@@ -648,54 +690,64 @@ def allow_private(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-d
 
 
 def test_send_email_and_call_webhook_actions_hand_over_once(tenant, allow_private) -> None:  # type: ignore[no-untyped-def]
-    from tests.factories.webhooks import running_receiver
-
-    clock = Clock()
-    with running_receiver() as receiver, work(tenant, clock) as ctx:
-        email.set_smtp_settings(ctx, host="127.0.0.1", port=2525, from_address="team@acme.example")
-        template = email.create_template(
-            ctx, name="Welcome", subject="Welcome {{ contact.display_name }}", text_body="Hi!"
-        )
-        hook = webhook_service.create_subscription(
-            ctx, url=receiver.url, event_types=["case.opened"]
-        ).subscription
-        receiver.secrets.append(hook.secret)
-        ids = (template.id, hook.id)
-    rule_id = make_rule(
-        tenant,
-        clock,
-        trigger=CONVERTED,
-        actions=[
-            {"type": "send_email", "template_id": ids[0]},
-            {"type": "call_webhook", "subscription_id": ids[1]},
-        ],
-    )
-    client(tenant, clock, "Ada", emails=[contacts.EmailIn("ada@example.com")])
-    client(tenant, clock, "Quiet", emails=[contacts.EmailIn("q@example.com")], do_not_email=True)
+    """The rule hands over to email (queued, sent by its own job) and to webhooks, delivered
+    here to a real receiver that verifies the signature."""
     from tenure.worker.registry import load_handlers
     from tenure.worker.runner import Worker, WorkerConfig
+    from tests.factories.webhooks import running_receiver
 
-    # The rule hands over to email and webhooks; sending is their own tests' business.
-    handlers = {
-        k: v for k, v in load_handlers().items() if not k.startswith(("email.", "webhook."))
-    }
-    worker = Worker(tenant.db.engine, WorkerConfig(worker_id="w"), handlers=handlers, clock=clock)
-    worker.run_until_idle()
+    clock = Clock(datetime.now(UTC))  # signatures carry the wall-clock time
+    with running_receiver() as receiver:
+        with work(tenant, clock) as ctx:
+            email.set_smtp_settings(
+                ctx, host="127.0.0.1", port=2525, from_address="team@acme.example"
+            )
+            template = email.create_template(
+                ctx, name="Welcome", subject="Welcome {{ contact.display_name }}", text_body="Hi!"
+            )
+            hook = webhook_service.create_subscription(
+                ctx, url=receiver.url, event_types=["case.opened"]
+            ).subscription
+            receiver.secrets.append(hook.secret)
+            template_id, hook_id = template.id, hook.id
+        rule_id = make_rule(
+            tenant,
+            clock,
+            trigger=CONVERTED,
+            actions=[
+                {"type": "send_email", "template_id": template_id},
+                {"type": "call_webhook", "subscription_id": hook_id},
+            ],
+        )
+        client(tenant, clock, "Ada", emails=[contacts.EmailIn("ada@example.com")])
+        client(
+            tenant, clock, "Quiet", emails=[contacts.EmailIn("q@example.com")], do_not_email=True
+        )
+        # No SMTP server here: sending the queued email is the email tests' business.
+        handlers = {k: v for k, v in load_handlers().items() if not k.startswith("email.")}
+        worker = Worker(
+            tenant.db.engine, WorkerConfig(worker_id="w"), handlers=handlers, clock=clock
+        )
+        worker.run_until_idle()
+        worker.run_until_idle()  # nothing twice
+        arrivals = list(receiver.arrivals)
     runs = {r.contact_id: r for r in runs_of(tenant, rule_id)}
     assert all(r.outcome == "done" for r in runs.values()), [r.error for r in runs.values()]
     with tenant.db.session() as s:
-        messages = s.scalars(select(EmailMessage).where(EmailMessage.status != "skipped")).all()
-        sent = [m for m in messages if m.template_id == ids[0]]
-        assert len(sent) == 1 and sent[0].recipients == ["ada@example.com"]
-        assert sent[0].rule_id == rule_id and sent[0].subject == "Welcome Ada"
+        messages = s.scalars(select(EmailMessage).where(EmailMessage.template_id == template_id))
+        queued = [m for m in messages if m.recipients]
+        assert len(queued) == 1 and queued[0].recipients == ["ada@example.com"]
+        assert queued[0].rule_id == rule_id and queued[0].subject == "Welcome Ada"
         hooks = s.scalars(select(WebhookDelivery)).all()
         assert len(hooks) == 2  # one per client: webhooks are not about email consent
-        assert {h.event_type for h in hooks} == {"contact.converted"}
-        assert {h.payload["data"]["rule"]["id"] for h in hooks} == {rule_id}
+        assert {h.status for h in hooks} == {"delivered"}
     effects = [e for r in runs.values() for e in r.effects if e["type"] == "send_email"]
     assert sorted(e["sent"] for e in effects) == [False, True]
-    worker.run_until_idle()  # nothing twice
-    assert count(tenant, WebhookDelivery) == 2
+    assert len(arrivals) == 2 and all(a.verified for a in arrivals)
+    assert {a.payload["type"] for a in arrivals} == {"contact.converted"}
+    data = [a.payload["data"] for a in arrivals]
+    assert {d["rule"]["id"] for d in data} == {rule_id}
+    assert sorted(d["contact"]["display_name"] for d in data) == ["Ada", "Quiet"]
 
 
 # --- simulate --------------------------------------------------------------------------------

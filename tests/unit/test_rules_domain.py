@@ -386,7 +386,7 @@ def test_a_whole_rule_reports_every_part_at_once() -> None:
 
 
 def test_every_action_type_has_its_keys_listed() -> None:
-    assert set(R.ACTION_TYPES) == set(R._ACTION_KEYS)
+    assert set(R.ACTION_TYPES) == set(R.ACTION_KEYS)
 
 
 def test_texts_fill_placeholders_from_facts() -> None:

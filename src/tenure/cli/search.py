@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -30,7 +29,7 @@ CONTACTS_SHOWN = 5
 class _QueryFirst(TyperGroup):
     """`tenure search WORDS …` runs the search; `tenure search reindex` the subcommand."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in {"--help", "-h"}:
             args = ["query", *args]
         return super().parse_args(ctx, args)

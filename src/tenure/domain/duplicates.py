@@ -24,9 +24,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from tenure.domain.errors import FieldError, InvalidInput
 from tenure.domain.lifecycle import Stage, TransitionFact, replay
@@ -71,9 +72,33 @@ FREE_MAIL_DOMAINS = frozenset(
 
 #: Organization name words that do not tell two organizations apart.
 LEGAL_FORMS = frozenset(
-    {"inc", "ltd", "llc", "llp", "plc", "gmbh", "ag", "sa", "sas", "sarl", "bv", "nv", "co",
-     "corp", "corporation", "company", "limited", "the", "srl", "spa", "oy", "ab", "as", "kg"}
-)  # fmt: skip
+    {
+        "inc",
+        "ltd",
+        "llc",
+        "llp",
+        "plc",
+        "gmbh",
+        "ag",
+        "sa",
+        "sas",
+        "sarl",
+        "bv",
+        "nv",
+        "co",
+        "corp",
+        "corporation",
+        "company",
+        "limited",
+        "the",
+        "srl",
+        "spa",
+        "oy",
+        "ab",
+        "as",
+        "kg",
+    }
+)
 
 
 class ReasonCode(StrEnum):
@@ -140,10 +165,16 @@ def email_domain(email: str) -> str:
     return email.strip().lower().rpartition("@")[2]
 
 
+@lru_cache(maxsize=16384)
+def _canonical_emails(emails: tuple[str, ...]) -> dict[str, str]:
+    return {canonical_email(e): e for e in emails}
+
+
 def company_domains(emails: Iterable[str]) -> set[str]:
     return {d for d in (email_domain(e) for e in emails) if d and d not in FREE_MAIL_DOMAINS}
 
 
+@lru_cache(maxsize=16384)
 def name_key(facts: ContactFacts) -> str:
     """Folded name words in order of the alphabet ("Smith, John" = "John Smith"); an
     organization's legal form is left out ("ACME Ltd." = "Acme")."""
@@ -153,6 +184,7 @@ def name_key(facts: ContactFacts) -> str:
     return " ".join(sorted(words))
 
 
+@lru_cache(maxsize=16384)
 def given_of(facts: ContactFacts) -> str:
     if facts.given_name:
         return " ".join(folded_words(facts.given_name))
@@ -160,6 +192,7 @@ def given_of(facts: ContactFacts) -> str:
     return words[0] if len(words) > 1 else ""
 
 
+@lru_cache(maxsize=16384)
 def family_of(facts: ContactFacts) -> str:
     if facts.family_name:
         return " ".join(folded_words(facts.family_name))
@@ -242,11 +275,37 @@ def name_similarity(a: ContactFacts, b: ContactFacts) -> int:
     if left == right:
         return 100
     similarity = round(fuzz.token_sort_ratio(left, right))
-    if a.is_person and b.is_person and family_of(a) and family_of(a) == family_of(b):
-        ga, gb = given_of(a), given_of(b)
-        if ga and gb and (len(ga) == 1 or len(gb) == 1) and ga[0] == gb[0]:
-            similarity = max(similarity, 90)
-    return similarity
+    if a.is_person and b.is_person:
+        ga, gb, fa, fb = given_of(a), given_of(b), family_of(a), family_of(b)
+        if ga and gb and fa and fb:
+            # Part by part, so that a typo in the first letter does not reorder the words.
+            similarity = max(similarity, round((fuzz.ratio(ga, gb) + fuzz.ratio(fa, fb)) / 2))
+            if fa == fb and (len(ga) == 1 or len(gb) == 1) and ga[0] == gb[0]:
+                similarity = max(similarity, 90)
+    return min(similarity, 99)
+
+
+#: Names at least this alike (0-100) are compared inside a large block.
+SIMILAR_NAMES = 80
+
+
+def names_alike(a: ContactFacts, b: ContactFacts) -> bool:
+    """The test ``similar_name_pairs`` applies, for one pair."""
+    return fuzz.ratio(name_key(a), name_key(b)) >= SIMILAR_NAMES
+
+
+def similar_name_pairs(contacts: Sequence[ContactFacts]) -> list[tuple[int, int]]:
+    """Index pairs (i < j) of contacts whose names are at least ``SIMILAR_NAMES`` alike: each
+    name against all the others in one rapidfuzz call (C speed, no Python per pair)."""
+    keys = [name_key(c) for c in contacts]
+    out: list[tuple[int, int]] = []
+    for i, key in enumerate(keys[:-1]):
+        later = keys[i + 1 :]
+        for _, _, j in process.extract(
+            key, later, scorer=fuzz.ratio, score_cutoff=SIMILAR_NAMES, limit=None
+        ):
+            out.append((i, i + 1 + j))
+    return sorted(out)
 
 
 def _given_names_conflict(a: ContactFacts, b: ContactFacts) -> bool:
@@ -263,10 +322,10 @@ def score_pair(a: ContactFacts, b: ContactFacts) -> Match | None:
         return None
     reasons: list[Reason] = []
     similarity = name_similarity(a, b)
-    emails = {canonical_email(e): e for e in a.emails}
-    for email in b.emails:
-        if canonical_email(email) in emails:
-            shown = emails[canonical_email(email)]
+    emails = _canonical_emails(a.emails)
+    for canonical, email in _canonical_emails(b.emails).items():
+        if canonical in emails:
+            shown = emails[canonical]
             detail = (
                 f"both use {shown}" if shown == email else f"{shown} and {email} are one mailbox"
             )
@@ -374,11 +433,14 @@ def merge_fields(
     lost by a merge unless chosen).
     """
     errors = [
-        FieldError(f"fields.{name}", "choice", f"{name} cannot be chosen; choose one of "
-                   f"{', '.join(MERGE_FIELDS)}")
+        FieldError(
+            f"fields.{name}",
+            "choice",
+            f"{name} cannot be chosen; choose one of {', '.join(MERGE_FIELDS)}",
+        )
         for name in picks
         if name not in MERGE_FIELDS
-    ]  # fmt: skip
+    ]
     chosen: dict[str, Pick] = {}
     for name, value in picks.items():
         if name not in MERGE_FIELDS:

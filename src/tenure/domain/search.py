@@ -68,6 +68,8 @@ _LETTERS = str.maketrans(
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive form: "José Ørsted" -> "jose orsted"."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.translate(_LETTERS))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
@@ -181,8 +183,10 @@ def snippet(text: str, terms: Sequence[str], *, width: int = SNIPPET_WIDTH) -> s
     if not text:
         return ""
     folded_terms = [fold(t) for t in terms if t]
-    words = [_Word(m.start(), m.end(), _matching(fold(m.group()), folded_terms)) for m in
-             WORD.finditer(text)]  # fmt: skip
+    words = [
+        _Word(m.start(), m.end(), _matching(fold(m.group()), folded_terms))
+        for m in WORD.finditer(text)
+    ]
     hits = [w for w in words if w.term is not None]
     if not hits:
         return _cut(text, 0, width)
@@ -239,13 +243,13 @@ def _cut(text: str, start: int, width: int, marks: Iterable[_Word] = ()) -> str:
 
 
 def name_affinity(terms: Sequence[str], name: str) -> float:
-    """0-100: how well the query words name this contact. A word equal to a name word counts
-    100, a prefix of one 80, a word found elsewhere (email, organization, tag) 0."""
+    """0-100: how well the query words (folded) name this contact. A word equal to a name word
+    counts 100, a prefix of one 80, a word found elsewhere (email, organization, tag) 0."""
     if not terms:
         return 0.0
     words = folded_words(name)
     total = 0.0
-    for term in (fold(t) for t in terms):
+    for term in terms:
         if term in words:
             total += 100
         elif any(w.startswith(term) for w in words):
@@ -254,22 +258,28 @@ def name_affinity(terms: Sequence[str], name: str) -> float:
 
 
 def fuzzy_name_score(terms: Sequence[str], name: str) -> float:
-    """0-100: how close the query words are to the name's words, typos allowed: each query
+    """0-100: how close the query words (folded) are to the name's words, typos allowed: each query
     word against its nearest name word (Indel similarity; a prefix counts as 100), averaged.
     "jonh smiht" ~ "John Smith" is about 78."""
     words = folded_words(name)
     if not terms or not words:
         return 0.0
     total = 0.0
-    for term in (fold(t) for t in terms):
+    for term in terms:
         total += max(100.0 if w.startswith(term) else fuzz.ratio(term, w) for w in words)
     return total / len(terms)
 
 
-def typo_prefixes(terms: Sequence[str]) -> list[str]:
-    """The first two letters of each word: a misspelt name is looked for among the names
-    with a word starting so for every query word (typos rarely hit the first letters)."""
-    return [t[:2] for t in terms]
+def typo_prefixes(terms: Sequence[str]) -> list[list[str]]:
+    """Where to look for a misspelt name, in turn: among the names with a word starting with
+    the first two letters of every query word (typos rarely hit the first letters); then, for a
+    query of several words, with the first letter of each but the longest ("jhon smiht": "j"
+    and "sm")."""
+    rounds = [[t[:2] for t in terms]]
+    if len(terms) > 1:
+        longest = max(range(len(terms)), key=lambda i: len(terms[i]))
+        rounds.append([t[:2] if i == longest else t[:1] for i, t in enumerate(terms)])
+    return rounds
 
 
 def is_name_query(terms: Sequence[str]) -> bool:

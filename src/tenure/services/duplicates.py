@@ -38,17 +38,19 @@ from tenure.db.repositories.base import MAX_ID
 from tenure.db.repositories.contacts import ContactRepository
 from tenure.db.repositories.merge import MergeRepository
 from tenure.db.repositories.pagination import Page, check_limit, decode_cursor, encode_cursor
-from tenure.db.repositories.search import IndexSource, MatchKeyRepository
+from tenure.db.repositories.search import MAX_BLOCK, IndexSource, MatchKeyRepository
 from tenure.domain.access import Permission
 from tenure.domain.duplicates import (
     DEFAULT_MIN_SCORE,
+    ContactFacts,
     HistoryEntry,
     Match,
     Pick,
     combine_histories,
-    match_keys,
     merge_fields,
+    names_alike,
     score_pair,
+    similar_name_pairs,
     union_items,
 )
 from tenure.domain.errors import Conflict, FieldError, InvalidInput
@@ -58,9 +60,13 @@ from tenure.services import cadence, health, search, timeline
 from tenure.services.context import Ctx
 
 #: Blocks (shared keys) read per round while filling a page of the workspace-wide list.
-BLOCKS_PER_ROUND = 100
-#: Rounds per request at most: a page may come back short (with a cursor) rather than scan on.
-MAX_ROUNDS = 20
+BLOCKS_PER_ROUND = 50
+#: Blocks up to this size compare every pair; larger ones only the pairs with alike names.
+SMALL_BLOCK = 30
+#: Work per request at most (pairs scored, rounds of blocks read): a page may come back short,
+#: with a cursor, rather than scan on.
+MAX_COMPARISONS = 3000
+MAX_ROUNDS = 4
 
 
 @dataclass(frozen=True)
@@ -96,14 +102,16 @@ def find_for_contact(
     ids |= {r.contact.id for r in search.search_contacts(ctx, contact.display_name, limit=20)}
     ids.discard(contact_id)
     facts = _facts(ctx, [contact_id, *ids])
-    found = []
+    matches = []
     for other in ids:
-        if other in facts:
-            match = score_pair(facts[contact_id][1], facts[other][1])
+        if other in facts and contact_id in facts:
+            match = score_pair(facts[contact_id], facts[other])
             if match is not None and match.score >= min_score:
-                found.append((match, facts[other][0]))
-    found.sort(key=lambda m: (-m[0].score, m[1].sort_name, m[1].id))
-    return [DuplicatePair(contact, other, m.score, _reasons(m)) for m, other in found[:limit]]
+                matches.append((match, other))
+    matches.sort(key=lambda m: (-m[0].score, m[1]))
+    matches = matches[:limit]
+    contacts = _contacts(ctx, {other for _, other in matches})
+    return [DuplicatePair(contact, contacts[o], m.score, _reasons(m)) for m, o in matches]
 
 
 def find_all(
@@ -111,30 +119,36 @@ def find_all(
 ) -> Page:
     """Likely duplicate pairs of the whole workspace, a page at a time.
 
-    Pairs are found block by block in the (stable, arbitrary) order of their blocking keys; a
-    pair sharing several keys is reported once, under the first. Each page is sorted by score.
-    The work per request is bounded: a page may hold fewer than ``limit`` pairs, even none,
-    while ``next_cursor`` says there is more to look at.
+    Pairs are found block by block in the (stable, arbitrary) order of their blocking keys:
+    every pair of a small block, the pairs with alike names in a large one. A pair sharing
+    several keys is reported once, under the first block that compares it. Each page is sorted
+    by score. The work per request is bounded (``MAX_COMPARISONS`` pairs scored), so a page may
+    hold fewer than ``limit`` pairs, even none, while ``next_cursor`` says there is more.
     """
     ctx.require(Permission.READ)
     check_limit(limit)
     _min_score(min_score)
     keys = MatchKeyRepository(ctx.session, ctx.workspace_id)
     position: tuple[str, int, int] | None = None
+    after: str | None = None
+    inclusive = False
     if cursor:
         key, a, b = decode_cursor(cursor, arity=3, types=(str, int, int))
         position = (key, a, b)
+        after, inclusive = key, (a, b) != (MAX_ID, MAX_ID)
     found: list[tuple[tuple[str, int, int], Match]] = []
-    after, inclusive = (position[0], True) if position else (None, False)
+    budget = MAX_COMPARISONS
     exhausted = False
     for _ in range(MAX_ROUNDS):
-        blocks = keys.shared_keys_after(after, BLOCKS_PER_ROUND, inclusive=inclusive)
+        blocks = keys.blocks_after(after, BLOCKS_PER_ROUND, inclusive=inclusive)
         if not blocks:
             exhausted = True
             break
-        found += _pairs_in(ctx, blocks, position, min_score)
-        after, inclusive = blocks[-1], False
-        if len(found) > limit:
+        pairs, done, used = _pairs_in(ctx, blocks, position, min_score, budget, limit + 1)
+        found += pairs
+        budget -= used
+        after, inclusive = done, False
+        if budget <= 0 or len(found) > limit or done != blocks[-1][0]:
             break
     page, rest = found[:limit], found[limit:]
     next_cursor: str | None = None
@@ -144,49 +158,83 @@ def find_all(
         # Every pair of the blocks up to ``after`` was looked at: go on after them.
         next_cursor = encode_cursor([after, MAX_ID, MAX_ID])
     contacts = _contacts(ctx, {i for _, m in page for i in (m.a, m.b)})
-    pairs = [
+    items = [
         DuplicatePair(contacts[m.a], contacts[m.b], m.score, _reasons(m))
         for _, m in sorted(page, key=lambda f: (-f[1].score, f[0]))
     ]
-    return Page(pairs, next_cursor)
+    return Page(items, next_cursor)
 
 
 def _pairs_in(
-    ctx: Ctx, blocks: Sequence[str], position: tuple[str, int, int] | None, min_score: int
-) -> list[tuple[tuple[str, int, int], Match]]:
-    """The qualifying pairs of these blocks after ``position``, in (key, a, b) order. A pair
-    sharing several keys counts under the first one that is a block of its own."""
-    keys = MatchKeyRepository(ctx.session, ctx.workspace_id)
+    ctx: Ctx,
+    blocks: Sequence[tuple[str, int]],
+    position: tuple[str, int, int] | None,
+    min_score: int,
+    budget: int,
+    wanted: int,
+) -> tuple[list[tuple[tuple[str, int, int], Match]], str, int]:
+    """The qualifying pairs of these blocks after ``position``, in (key, a, b) order, block by
+    block until ``budget`` pairs were scored or ``wanted`` found (the first block always in
+    full). Returns them, the last block done and the number of pairs scored."""
+    repo = MatchKeyRepository(ctx.session, ctx.workspace_id)
     members: dict[str, list[int]] = {}
-    for key, contact_id in keys.members(blocks):
+    for key, contact_id in repo.members([k for k, _ in blocks]):
         members.setdefault(key, []).append(contact_id)
-    facts = _facts(ctx, sorted({c for ids in members.values() for c in ids}))
-    keys_of = {i: match_keys(f) for i, (_, f) in facts.items()}
-    candidates: list[tuple[str, int, int]] = []
-    earlier: set[str] = set()
-    for key in blocks:
-        for a, b in combinations(sorted(members.get(key, [])), 2):
-            if (position is None or (key, a, b) > position) and a in facts and b in facts:
-                candidates.append((key, a, b))
-                earlier |= {k for k in keys_of[a] & keys_of[b] if k < key}
-    blocks_before = keys.blocks_among(sorted(earlier - set(members))) | set(members)
+    everyone = sorted({c for ids in members.values() for c in ids})
+    facts = _facts(ctx, everyone)
+    keys_of = repo.keys_of(everyone)
+    sizes = repo.sizes(sorted({k for ks in keys_of.values() for k in ks}))
+
+    def compared_in(block: str, a: int, b: int) -> bool:
+        """Whether the pair is compared in that block (every pair of a small block, the pairs
+        with alike names in a large one): the same test for the pair wherever it is met."""
+        size = sizes.get(block, 0)
+        if not 2 <= size <= MAX_BLOCK:
+            return False
+        return size <= SMALL_BLOCK or names_alike(facts[a], facts[b])
+
     out: list[tuple[tuple[str, int, int], Match]] = []
-    for key, a, b in candidates:
-        if any(k < key and k in blocks_before for k in keys_of[a] & keys_of[b]):
-            continue
-        match = score_pair(facts[a][1], facts[b][1])
-        if match is not None and match.score >= min_score:
-            out.append(((key, a, b), match))
-    return out
+    used = 0
+    done = blocks[0][0]
+    for key, _ in blocks:
+        ids = sorted(i for i in members.get(key, []) if i in facts)
+        if len(ids) <= SMALL_BLOCK:
+            candidates = list(combinations(ids, 2))
+        else:
+            alike = similar_name_pairs([facts[i] for i in ids])
+            candidates = [(ids[i], ids[j]) for i, j in alike]
+        for a, b in candidates:
+            if position is not None and (key, a, b) <= position:
+                continue
+            shared = keys_of.get(a, set()) & keys_of.get(b, set())
+            if any(k < key and compared_in(k, a, b) for k in shared):
+                continue  # reported under that earlier block
+            used += 1
+            match = score_pair(facts[a], facts[b])
+            if match is not None and match.score >= min_score:
+                out.append(((key, a, b), match))
+        done = key
+        if used >= budget or len(out) >= wanted:
+            break
+    return out, done, used
 
 
-def _facts(ctx: Ctx, ids: Sequence[int]) -> dict[int, tuple[Contact, Any]]:
+def _facts(ctx: Ctx, ids: Sequence[int]) -> dict[int, ContactFacts]:
     source = IndexSource(ctx.session, ctx.workspace_id)
-    contacts = [c for c in source.contacts(list(ids)) if c.merged_into_id is None]
-    organizations = source.organizations_of([c.id for c in contacts if c.kind == "person"])
+    rows = source.fact_rows(list(ids))
+    organizations = source.organizations_of([r.id for r in rows if r.kind == "person"])
     return {
-        c.id: (c, search.facts_of(c, [org for org, _ in organizations.get(c.id, [])]))
-        for c in contacts
+        r.id: ContactFacts(
+            id=r.id,
+            kind=r.kind,
+            display_name=r.display_name,
+            given_name=r.given_name,
+            family_name=r.family_name,
+            emails=tuple(e["email"] for e in r.emails),
+            phones=tuple(p["number"] for p in r.phones),
+            organization_ids=tuple(org for org, _ in organizations.get(r.id, [])),
+        )
+        for r in rows
     }
 
 
@@ -249,6 +297,8 @@ def merge(
     ctx.session.flush()
     search.forget_contact(ctx, other.id)
     search.index_contact(ctx, survivor)
+    if survivor.kind == "organization":  # the other's people now work here
+        search.index_people_of(ctx, survivor.id)
     timeline.record(
         ctx,
         contact_id=survivor.id,

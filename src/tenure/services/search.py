@@ -2,14 +2,17 @@
 
 Contacts
     Every word of the query must start a word of the contact's name, emails, phones,
-    organizations or tags (prefix matching; case and accents aside). Results are ranked by how
-    well the query names the contact (a whole name word beats a prefix, a name beats an email or
-    an organization), then by the engine's rank (bm25 / ts_rank). When that finds fewer than
-    ``FUZZY_BELOW`` contacts and the query is words of letters, names are also searched with
-    typos allowed: candidates come from the index (names with a word starting with the first two
-    letters of each query word, plus, on PostgreSQL, trigram-similar names), at most
-    ``FUZZY_CANDIDATES`` of them, and are scored in Python (``rapidfuzz``); fuzzy results always
-    rank below exact ones. Cost: one indexed query, plus one bounded one for a typo.
+    organizations or tags (prefix matching; case and accents aside). The index finds the
+    matches (at most a window of 500 for a broad query, see ``db.repositories.search``); they
+    are ranked here by how well the words name the contact (a whole name word beats a prefix
+    of one, a name beats an email, an employer or a tag), then by the engine's rank. When
+    that finds fewer than ``FUZZY_BELOW`` contacts and the query is words of letters, names
+    are also searched with typos allowed: candidates come from the index (names with a word
+    starting with the first two letters of each query word, then, for several words, with the
+    first letter of all but the longest; on PostgreSQL also names trigram-similar to the
+    query), at most ``FUZZY_CANDIDATES`` per round, scored here with ``rapidfuzz``; misspelt
+    matches always rank below exact ones. Cost: two statements (the matches, then the page of
+    contacts), and one or two bounded ones more for a typo.
 Full text
     Interactions (subject and body), knowledge, notes on contacts and cases, ranked by the
     engine (bm25 / ts_rank), filterable by kind and contact, each with a snippet around the
@@ -17,6 +20,7 @@ Full text
 
 The index is kept current on write: the services that change these records call
 ``index_*`` / ``remove`` in the same transaction; ``reindex`` rebuilds a workspace's index.
+A search answers one ranked page (no cursor).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from tenure.db.repositories.pagination import check_limit
 from tenure.db.repositories.search import (
     IndexSource,
     MatchKeyRepository,
+    NameHit,
     SearchDocumentRepository,
     optimize,
     search_engine,
@@ -43,6 +48,7 @@ from tenure.domain.search import (
     ContactText,
     DocumentKind,
     contact_document,
+    fold,
     fuzzy_name_score,
     is_name_query,
     name_affinity,
@@ -58,8 +64,9 @@ FUZZY_BELOW = 5
 FUZZY_CANDIDATES = 1000
 #: A misspelt name must score at least this (0-100) to be shown.
 FUZZY_MIN = 70
-#: The exact search fetches this many times the page, then ranks them here.
-OVERFETCH = 3
+#: The exact search ranks (here, by how well the words name the contact) at most this many of
+#: its matches (see ``db.repositories.search``): a broad query ("jo") is ranked among 500.
+CONTACT_WINDOW = 500
 
 
 @dataclass(frozen=True)
@@ -93,32 +100,47 @@ def search_contacts(
     ctx.require(Permission.READ)
     check_limit(limit)
     repo = ContactRepository(ctx.session, ctx.workspace_id)
-    where = repo.conditions(filters or ContactFilter())
     terms = query_terms(q)
     if not terms:
         if not q.strip():
             return []
+        where = repo.conditions(filters or ContactFilter())
         return [ContactResult(c, 50.0, "text") for c in repo.containing(q, where, limit)]
+    # Merged-away contacts have no search documents: only the caller's filters remain.
+    where = repo.conditions(filters or ContactFilter(), live=False)
     engine = search_engine(ctx.session, ctx.workspace_id)
-    hits = engine.contacts(terms, where, limit=min(limit * OVERFETCH, 600))
+    hits = engine.contacts(terms, where, window=CONTACT_WINDOW)
+    folded = [fold(t) for t in terms]
     ranked = sorted(
-        ((50 + name_affinity(terms, h.contact.display_name) / 2, h.rank, h.contact) for h in hits),
-        key=lambda r: (-r[0], -r[1], r[2].sort_name, r[2].id),
+        ((50 + name_affinity(folded, h.display_name) / 2, h) for h in hits),
+        key=lambda r: (-r[0], -r[1].rank, r[1].sort_name, r[1].id),
     )
-    results = [ContactResult(c, round(score, 1), "prefix") for score, _, c in ranked[:limit]]
-    if len(results) < min(limit, FUZZY_BELOW) and is_name_query(terms):
-        seen = {r.contact.id for r in results}
-        candidates = engine.name_candidates(typo_prefixes(terms), q, where, FUZZY_CANDIDATES)
-        fuzzy = []
-        for contact in candidates:
-            if contact.id in seen:
-                continue
-            similarity = fuzzy_name_score(terms, contact.display_name)
-            if similarity >= FUZZY_MIN:
-                fuzzy.append((min(similarity / 2, 49.9), contact))
+    chosen = [(round(score, 1), h.id, "prefix") for score, h in ranked[:limit]]
+    if len(chosen) < min(limit, FUZZY_BELOW) and is_name_query(terms):
+        seen = {i for _, i, _ in chosen}
+        fuzzy: list[tuple[float, NameHit]] = []
+        for prefixes in typo_prefixes(terms):
+            for hit in engine.name_candidates(prefixes, q, where, FUZZY_CANDIDATES):
+                if hit.id in seen:
+                    continue
+                seen.add(hit.id)
+                similarity = fuzzy_name_score(folded, hit.display_name)
+                if similarity >= FUZZY_MIN:
+                    fuzzy.append((min(similarity / 2, 49.9), hit))
+            if fuzzy:
+                break
         fuzzy.sort(key=lambda r: (-r[0], r[1].sort_name, r[1].id))
-        results += [ContactResult(c, round(s, 1), "fuzzy") for s, c in fuzzy]
-    return results[:limit]
+        chosen += [(round(score, 1), h.id, "fuzzy") for score, h in fuzzy]
+    chosen = chosen[:limit]
+    contacts = {
+        c.id: c
+        for c in IndexSource(ctx.session, ctx.workspace_id).contacts([i for _, i, _ in chosen])
+    }
+    return [
+        ContactResult(contacts[i], score, how)
+        for score, i, how in chosen
+        if i in contacts and contacts[i].merged_into_id is None
+    ]
 
 
 # --- full text -------------------------------------------------------------------------------
@@ -193,6 +215,12 @@ def index_contact(ctx: Ctx, contact: Contact) -> None:
 
 def index_contacts(ctx: Ctx, contacts: Sequence[Contact]) -> None:
     _index_contacts(ctx, contacts)
+
+
+def index_people_of(ctx: Ctx, organization_id: int) -> None:
+    """Refresh the documents of an organization's people (they carry its name)."""
+    source = IndexSource(ctx.session, ctx.workspace_id)
+    _index_contacts(ctx, source.contacts(source.people_of([organization_id])))
 
 
 def _index_contacts(ctx: Ctx, contacts: Sequence[Contact]) -> list[int]:

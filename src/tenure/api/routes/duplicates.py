@@ -84,7 +84,8 @@ def merge(contact_id: int, body: MergeRequest, ctx: CtxDep, response: Response) 
     one by uniting their client spells. `contact.merged` is recorded on this timeline. The
     other contact then answers 410 `contact-merged` with `details.merged_into`. Members and
     above may merge; a refused merge changes nothing."""
-    result = service.merge(ctx, contact_id, other_id=body.other_id, fields=dict(body.fields))
+    fields = {str(name): str(pick) for name, pick in body.fields.items()}
+    result = service.merge(ctx, contact_id, other_id=body.other_id, fields=fields)
     view = contact_service.get_contact(ctx, result.survivor.id)
     response.headers["ETag"] = etag(view.contact.version)
     return MergeRead(

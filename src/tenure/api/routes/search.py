@@ -56,7 +56,7 @@ def search_contacts(
             ContactHitRead(
                 contact=contact_read(ContactView(r.contact), today, detail=False),
                 score=r.score,
-                matched=r.matched,  # type: ignore[arg-type]
+                matched=r.matched,
             )
             for r in service.search_contacts(ctx, q, limit=limit)
         ]

@@ -78,10 +78,11 @@ class ContactRepository(Repository[Contact]):
         stmt = KeysetOrder(column, Contact.id, descending).apply(stmt, after, limit)
         return self.session.scalars(stmt).all()
 
-    def conditions(self, filters: ContactFilter) -> list[ColumnElement[bool]]:
-        """The filters other than ``q`` (the search applies them too); merged contacts, kept
-        only as pointers to their survivors, are never listed."""
-        where: list[ColumnElement[bool]] = [Contact.merged_into_id.is_(None)]
+    def conditions(self, filters: ContactFilter, *, live: bool = True) -> list[ColumnElement[bool]]:
+        """The filters other than ``q`` (the search applies them too). Merged contacts, kept
+        only as pointers to their survivors, are never listed (``live``; the search has no
+        documents of them to begin with)."""
+        where: list[ColumnElement[bool]] = [Contact.merged_into_id.is_(None)] if live else []
         if filters.stage:
             where.append(Contact.stage == filters.stage)
         if filters.kind:

@@ -5,19 +5,21 @@ One interface (``SearchEngine``), two implementations chosen by the engine's dia
 SQLite
     FTS5 table ``search_fts`` (external content: a view over ``search_documents``; triggers keep
     it current). Every row also carries *scope* tokens (``ws7contact``, ``ws7doc``, ``ct42``), so
-    a query is confined to its workspace, kind and contact inside the index: the engine
-    intersects posting lists rather than ranking every workspace's matches. Ranked by ``bm25``
-    with the title weighing ten times the body.
+    finding a workspace's (kind's, contact's) matches intersects posting lists inside the index
+    instead of filtering every workspace's matches. Documents are ranked by ``bm25`` (title
+    three times the body). The scope is left out of the ranked query itself: bm25 counts the
+    documents of every phrase it ranks, and the scope phrase holds the whole workspace.
 PostgreSQL
     A generated ``tsv`` column (title weight A, body weight B, ``tenure_search`` configuration:
     accents folded, no stemming) with a GIN index, prefix ``tsquery`` terms (``jo:*``) and
     ``ts_rank``; typo-tolerant names through ``pg_trgm`` similarity on the folded sort name
     (GIN trigram index).
 
-Ranking costs a few microseconds per matching row, and a one- or two-letter prefix can match a
-large part of a workspace. So both implementations rank at most ``RANK_WINDOW`` matches: the
-newest ones (highest ids), found without ranking by walking the index in id order. A broad
-query is therefore ranked among its newest 2,000 matches; a specific one among all of them.
+Ranking costs microseconds per matching row, and one or two letters can match much of a
+workspace. So at most a *window* of matches is ranked (500): a specific query is ranked among
+all its matches, a broad one among the window. On SQLite the window is the newest matches
+(FTS5 walks its rowids backwards and stops); on PostgreSQL, the newest for documents and, for
+contacts, the first matches the GIN bitmap yields (see ``PostgresSearch._matching``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     literal_column,
     select,
     table,
@@ -45,32 +48,43 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from tenure.db.models import Affiliation, Contact, ContactMatchKey, KnowledgeEntry, SearchDocument
+from tenure.db.models import (
+    Affiliation,
+    Contact,
+    ContactMatchKey,
+    KnowledgeEntry,
+    SearchDocument,
+)
 from tenure.db.repositories.base import Repository
 
-#: At most this many matches are ranked (the newest); see the module docstring.
-RANK_WINDOW = 2000
+#: Full-text documents: at most this many (the newest) matches are ranked.
+DOCUMENT_WINDOW = 500
 
 
 @dataclass(frozen=True)
-class ContactHit:
-    contact: Contact
-    #: The engine's relevance: higher is better, comparable within one answer only.
+class NameHit:
+    """A contact a search found, light: what ranking needs before the page is loaded."""
+
+    id: int
+    display_name: str
+    sort_name: str
+    #: The engine's tie-breaker, higher is better (ts_rank; on SQLite, recency).
     rank: float
 
 
 @dataclass(frozen=True)
 class DocumentHit:
     document: SearchDocument
+    #: The engine's relevance (bm25 / ts_rank): higher is better, within one answer.
     rank: float
 
 
 class SearchEngine(Protocol):
     def contacts(
-        self, terms: Sequence[str], where: Sequence[ColumnElement[bool]], limit: int
-    ) -> list[ContactHit]:
-        """Contacts whose name, emails, phones, organizations or tags have a word starting
-        with every term, best first."""
+        self, terms: Sequence[str], where: Sequence[ColumnElement[bool]], window: int
+    ) -> list[NameHit]:
+        """Contacts (matching ``where``) whose name, emails, phones, organizations or tags
+        have a word starting with every term: the newest ``window`` of them."""
         ...
 
     def name_candidates(
@@ -79,7 +93,7 @@ class SearchEngine(Protocol):
         query: str,
         where: Sequence[ColumnElement[bool]],
         limit: int,
-    ) -> list[Contact]:
+    ) -> list[NameHit]:
         """A bounded set of contacts whose names might be ``query`` misspelt: a name word
         starts with every one of ``prefixes`` (the first letters of each query word), or (on
         PostgreSQL) the folded name is trigram-similar to the query."""
@@ -102,6 +116,10 @@ def search_engine(session: Session, workspace_id: int) -> SearchEngine:
     return PostgresSearch(session, workspace_id)
 
 
+def _name_hits(session: Session, stmt: Any) -> list[NameHit]:
+    return [NameHit(i, n, s, float(r)) for i, n, s, r in session.execute(stmt).all()]
+
+
 # --- SQLite: FTS5 -----------------------------------------------------------------------------
 
 _FTS = table("search_fts", column("rowid", Integer))
@@ -120,59 +138,20 @@ class SqliteSearch:
         self.session = session
         self.workspace_id = workspace_id
 
-    def _match(self, expression: str) -> ColumnElement[bool]:
-        return _FTS_TABLE.op("MATCH")(bindparam("fts_query", expression))
+    def _match(self, expression: str, name: str = "fts_query") -> ColumnElement[bool]:
+        return _FTS_TABLE.op("MATCH")(bindparam(name, expression))
 
-    def _windowed(self, stmt: Select[Any]) -> Select[Any]:
-        """Only the newest RANK_WINDOW matches (FTS5 walks its rowids backwards and stops)."""
-        newest = (
-            stmt.with_only_columns(_FTS.c.rowid)
-            .order_by(_FTS.c.rowid.desc())
-            .limit(RANK_WINDOW)
-            .subquery()
-        )
-        return stmt.where(_FTS.c.rowid >= select(func.min(newest.c.rowid)).scalar_subquery())
-
-    def contacts(
-        self, terms: Sequence[str], where: Sequence[ColumnElement[bool]], limit: int
-    ) -> list[ContactHit]:
-        match = self._match(f'scope: "ws{self.workspace_id}contact" AND {_fts_terms(terms)}')
-        rank = func.bm25(_FTS_TABLE, 10.0, 1.0, 0.0)
-        base = (
-            select(Contact)
-            .select_from(_FTS)
-            .join(SearchDocument, SearchDocument.id == _FTS.c.rowid)
-            .join(Contact, Contact.id == SearchDocument.ref_id)
-            .where(
-                match,
-                SearchDocument.workspace_id == self.workspace_id,
-                SearchDocument.kind == "contact",
-                Contact.workspace_id == self.workspace_id,
-                *where,
-            )
-        )
-        stmt = self._windowed(base).add_columns(rank.label("rank"))
-        stmt = stmt.order_by(rank, Contact.sort_name, Contact.id).limit(limit)
-        # bm25 is lower-is-better; the interface's rank is higher-is-better.
-        return [ContactHit(c, -float(r)) for c, r in self.session.execute(stmt).all()]
-
-    def name_candidates(
-        self,
-        prefixes: Sequence[str],
-        query: str,
-        where: Sequence[ColumnElement[bool]],
-        limit: int,
-    ) -> list[Contact]:
-        if not prefixes:
-            return []
-        expression = f'scope: "ws{self.workspace_id}contact" AND {_fts_terms(prefixes, "title")}'
+    def _contacts_matching(
+        self, expression: str, where: Sequence[ColumnElement[bool]], limit: int
+    ) -> list[NameHit]:
+        # FTS5 walks the matches newest first and stops after ``limit`` that pass the filters.
         stmt = (
-            select(Contact)
+            select(Contact.id, Contact.display_name, Contact.sort_name, _FTS.c.rowid)
             .select_from(_FTS)
             .join(SearchDocument, SearchDocument.id == _FTS.c.rowid)
             .join(Contact, Contact.id == SearchDocument.ref_id)
             .where(
-                self._match(expression),
+                self._match(f'scope: "ws{self.workspace_id}contact" AND {expression}'),
                 SearchDocument.workspace_id == self.workspace_id,
                 SearchDocument.kind == "contact",
                 Contact.workspace_id == self.workspace_id,
@@ -181,7 +160,23 @@ class SqliteSearch:
             .order_by(_FTS.c.rowid.desc())
             .limit(limit)
         )
-        return list(self.session.scalars(stmt).all())
+        return _name_hits(self.session, stmt)
+
+    def contacts(
+        self, terms: Sequence[str], where: Sequence[ColumnElement[bool]], window: int
+    ) -> list[NameHit]:
+        return self._contacts_matching(_fts_terms(terms), where, window)
+
+    def name_candidates(
+        self,
+        prefixes: Sequence[str],
+        query: str,
+        where: Sequence[ColumnElement[bool]],
+        limit: int,
+    ) -> list[NameHit]:
+        if not prefixes:
+            return []
+        return self._contacts_matching(_fts_terms(prefixes, "title"), where, limit)
 
     def documents(
         self,
@@ -192,20 +187,41 @@ class SqliteSearch:
     ) -> list[DocumentHit]:
         ws = self.workspace_id
         scope = f'scope: "ws{ws}{kinds[0]}"' if len(kinds) == 1 else f'scope: "ws{ws}doc"'
+        # The ranked query keeps a scope only when it is narrow (a contact's documents, one
+        # kind): bm25 counts the documents of every phrase, and "ws7doc" is all of them.
+        narrow = f'scope: "ct{int(contact_id)}" AND ' if contact_id is not None else ""
+        if not narrow and len(kinds) == 1:
+            narrow = f"{scope} AND "
         if contact_id is not None:
             scope += f' AND scope: "ct{int(contact_id)}"'
-        match = self._match(f"{scope} AND {_fts_terms(terms)}")
+        expression = _fts_terms(terms)
+        # The window: the newest matches in scope (no ranking, the index stops early) …
+        newest = (
+            select(_FTS.c.rowid)
+            .where(self._match(f"{scope} AND {expression}", "fts_scoped"))
+            .order_by(_FTS.c.rowid.desc())
+            .limit(DOCUMENT_WINDOW)
+            .subquery()
+        )
+        floor = select(func.min(newest.c.rowid)).scalar_subquery()
+        # … ranked by bm25 over the query's own words only (see the module docstring).
         rank = func.bm25(_FTS_TABLE, 3.0, 1.0, 0.0)
-        base = (
-            select(SearchDocument)
+        stmt = (
+            select(SearchDocument, rank)
             .select_from(_FTS)
             .join(SearchDocument, SearchDocument.id == _FTS.c.rowid)
-            .where(match, SearchDocument.workspace_id == ws, SearchDocument.kind.in_(kinds))
+            .where(
+                self._match(f"{narrow}{expression}"),
+                _FTS.c.rowid >= floor,
+                SearchDocument.workspace_id == ws,
+                SearchDocument.kind.in_(kinds),
+            )
+            .order_by(rank, SearchDocument.id.desc())
+            .limit(limit)
         )
         if contact_id is not None:
-            base = base.where(SearchDocument.contact_id == contact_id)
-        stmt = self._windowed(base).add_columns(rank.label("rank"))
-        stmt = stmt.order_by(rank, SearchDocument.id.desc()).limit(limit)
+            stmt = stmt.where(SearchDocument.contact_id == contact_id)
+        # bm25 is lower-is-better; the interface's rank is higher-is-better.
         return [DocumentHit(d, -float(r)) for d, r in self.session.execute(stmt).all()]
 
 
@@ -214,10 +230,10 @@ class SqliteSearch:
 _TSV: ColumnElement[Any] = literal_column("search_documents.tsv")
 
 
-def _tsquery(terms: Sequence[str], weight: str = "") -> Any:
+def _tsquery(terms: Sequence[str], weight: str = "", name: str = "ts_query") -> Any:
     # Quoted lexemes with a prefix mark; terms are runs of letters and digits, never quotes.
     expression = " & ".join(f"'{t}':*{weight}" for t in terms)
-    return func.to_tsquery(literal_column("'tenure_search'"), bindparam("ts_query", expression))
+    return func.to_tsquery(literal_column("'tenure_search'"), bindparam(name, expression))
 
 
 class PostgresSearch:
@@ -225,35 +241,36 @@ class PostgresSearch:
         self.session = session
         self.workspace_id = workspace_id
 
-    def _windowed(self, stmt: Select[Any]) -> Select[Any]:
-        newest = (
-            stmt.with_only_columns(SearchDocument.id)
-            .order_by(SearchDocument.id.desc())
-            .limit(RANK_WINDOW)
-            .subquery()
+    def _matching(
+        self, query: Any, where: Sequence[ColumnElement[bool]], limit: int
+    ) -> Select[Any]:
+        """Contact documents matching ``query``: a window of ``limit`` of them, then ranked
+        (ts_rank). The window is the first matches the GIN bitmap yields (no sort, so the heap
+        scan stops after ``limit`` rows: ordering a broad prefix's thousands of matches by id
+        costs a heap fetch each). The contacts are joined inside the window only when there
+        are filters to apply."""
+        window = select(SearchDocument.id, SearchDocument.ref_id).where(
+            SearchDocument.workspace_id == self.workspace_id,
+            SearchDocument.kind == "contact",
+            _TSV.op("@@")(query),
         )
-        return stmt.where(SearchDocument.id >= select(func.min(newest.c.id)).scalar_subquery())
+        if where:
+            window = window.join(Contact, Contact.id == SearchDocument.ref_id).where(
+                Contact.workspace_id == self.workspace_id, *where
+            )
+        matches = window.limit(limit).subquery()
+        rank = func.ts_rank(_TSV, query, type_=Float)
+        return (
+            select(Contact.id, Contact.display_name, Contact.sort_name, rank)
+            .select_from(matches)
+            .join(SearchDocument, SearchDocument.id == matches.c.id)
+            .join(Contact, Contact.id == matches.c.ref_id)
+        )
 
     def contacts(
-        self, terms: Sequence[str], where: Sequence[ColumnElement[bool]], limit: int
-    ) -> list[ContactHit]:
-        query = _tsquery(terms)
-        rank = func.ts_rank(_TSV, query, type_=Float)
-        base = (
-            select(Contact)
-            .select_from(SearchDocument)
-            .join(Contact, Contact.id == SearchDocument.ref_id)
-            .where(
-                SearchDocument.workspace_id == self.workspace_id,
-                SearchDocument.kind == "contact",
-                _TSV.op("@@")(query),
-                Contact.workspace_id == self.workspace_id,
-                *where,
-            )
-        )
-        stmt = self._windowed(base).add_columns(rank.label("rank"))
-        stmt = stmt.order_by(rank.desc(), Contact.sort_name, Contact.id).limit(limit)
-        return [ContactHit(c, float(r)) for c, r in self.session.execute(stmt).all()]
+        self, terms: Sequence[str], where: Sequence[ColumnElement[bool]], window: int
+    ) -> list[NameHit]:
+        return _name_hits(self.session, self._matching(_tsquery(terms), where, window))
 
     def name_candidates(
         self,
@@ -261,34 +278,29 @@ class PostgresSearch:
         query: str,
         where: Sequence[ColumnElement[bool]],
         limit: int,
-    ) -> list[Contact]:
+    ) -> list[NameHit]:
         folded = func.tenure_unaccent(bindparam("trgm_query", query.lower()))
         name = func.tenure_unaccent(Contact.sort_name)
-        # Trigram-similar names (pg_trgm.similarity_threshold, 0.3 by default), by the index.
+        # Trigram-similar names (pg_trgm.similarity_threshold, 0.3 by default), by the index …
         similar = (
-            select(Contact.id)
-            .where(Contact.workspace_id == self.workspace_id, name.op("%")(folded), *where)
+            select(Contact.id, Contact.display_name, Contact.sort_name, literal(0.0))
+            .where(
+                Contact.workspace_id == self.workspace_id,
+                name.op("%")(folded),
+                *where,
+            )
             .order_by(func.similarity(name, folded).desc())
             .limit(limit)
         )
-        ids = select(similar.subquery().c.id)
+        hits = _name_hits(self.session, similar)
+        # … and names with a word starting with each query word's first letters.
         if prefixes:
-            prefixed = (
-                select(SearchDocument.ref_id)
-                .join(Contact, Contact.id == SearchDocument.ref_id)
-                .where(
-                    SearchDocument.workspace_id == self.workspace_id,
-                    SearchDocument.kind == "contact",
-                    _TSV.op("@@")(_tsquery(prefixes, weight="A")),
-                    Contact.workspace_id == self.workspace_id,
-                    *where,
-                )
-                .order_by(SearchDocument.id.desc())
-                .limit(limit)
+            prefixed = self._matching(
+                _tsquery(prefixes, weight="A", name="ts_prefix"), where, limit
             )
-            ids = ids.union(select(prefixed.subquery().c.ref_id))  # type: ignore[assignment]
-        stmt = select(Contact).where(Contact.id.in_(ids))
-        return list(self.session.scalars(stmt).all())
+            seen = {h.id for h in hits}
+            hits += [h for h in _name_hits(self.session, prefixed) if h.id not in seen]
+        return hits
 
     def documents(
         self,
@@ -298,16 +310,25 @@ class PostgresSearch:
         limit: int,
     ) -> list[DocumentHit]:
         query = _tsquery(terms)
-        rank = func.ts_rank(_TSV, query, type_=Float)
-        base = select(SearchDocument).where(
-            SearchDocument.workspace_id == self.workspace_id,
-            SearchDocument.kind.in_(kinds),
-            _TSV.op("@@")(query),
+        newest = (
+            select(SearchDocument.id)
+            .where(
+                SearchDocument.workspace_id == self.workspace_id,
+                SearchDocument.kind.in_(kinds),
+                _TSV.op("@@")(query),
+            )
+            .order_by(SearchDocument.id.desc())
+            .limit(DOCUMENT_WINDOW)
         )
         if contact_id is not None:
-            base = base.where(SearchDocument.contact_id == contact_id)
-        stmt = self._windowed(base).add_columns(rank.label("rank"))
-        stmt = stmt.order_by(rank.desc(), SearchDocument.id.desc()).limit(limit)
+            newest = newest.where(SearchDocument.contact_id == contact_id)
+        rank = func.ts_rank(_TSV, query, type_=Float)
+        stmt = (
+            select(SearchDocument, rank)
+            .where(SearchDocument.id.in_(newest.scalar_subquery()))
+            .order_by(rank.desc(), SearchDocument.id.desc())
+            .limit(limit)
+        )
         return [DocumentHit(d, float(r)) for d, r in self.session.execute(stmt).all()]
 
 
@@ -414,6 +435,25 @@ class IndexSource:
         for person, org, name in self.session.execute(stmt).all():
             out.setdefault(person, []).append((org, name))
         return out
+
+    def fact_rows(self, ids: Sequence[int]) -> list[Any]:
+        """The columns duplicate detection reads, of live contacts (no ORM objects: cheap)."""
+        if not ids:
+            return []
+        stmt = select(
+            Contact.id,
+            Contact.kind,
+            Contact.display_name,
+            Contact.given_name,
+            Contact.family_name,
+            Contact.emails,
+            Contact.phones,
+        ).where(
+            Contact.workspace_id == self.workspace_id,
+            Contact.id.in_(ids),
+            Contact.merged_into_id.is_(None),
+        )
+        return list(self.session.execute(stmt).all())
 
     def people_of(self, organization_ids: Sequence[int]) -> list[int]:
         stmt = select(Affiliation.person_id).where(
@@ -540,11 +580,12 @@ class MatchKeyRepository(Repository[ContactMatchKey]):
         )
         return list(self.session.scalars(stmt).all())
 
-    def shared_keys_after(
+    def blocks_after(
         self, after: str | None, limit: int, *, inclusive: bool = False
-    ) -> list[str]:
-        """The next keys (in key order) that 2 to MAX_BLOCK contacts hold: the blocks."""
-        stmt = self.select(ContactMatchKey.key)
+    ) -> list[tuple[str, int]]:
+        """The next keys (in key order) that 2 to MAX_BLOCK contacts hold, with their sizes:
+        the blocks."""
+        stmt = self.select(ContactMatchKey.key, func.count())
         if after is not None:
             stmt = stmt.where(
                 ContactMatchKey.key >= after if inclusive else ContactMatchKey.key > after
@@ -555,19 +596,29 @@ class MatchKeyRepository(Repository[ContactMatchKey]):
             .order_by(ContactMatchKey.key)
             .limit(limit)
         )
-        return list(self.session.scalars(stmt).all())
+        return [(k, int(n)) for k, n in self.session.execute(stmt).all()]
 
-    def blocks_among(self, keys: Sequence[str]) -> set[str]:
-        """Which of these keys are blocks (held by 2 to MAX_BLOCK contacts)."""
+    def sizes(self, keys: Sequence[str]) -> dict[str, int]:
+        """How many contacts hold each of these keys (keys nobody holds are left out)."""
         if not keys:
-            return set()
+            return {}
         stmt = (
-            self.select(ContactMatchKey.key)
+            self.select(ContactMatchKey.key, func.count())
             .where(ContactMatchKey.key.in_(keys))
             .group_by(ContactMatchKey.key)
-            .having(func.count() > 1, func.count() <= MAX_BLOCK)
         )
-        return set(self.session.scalars(stmt).all())
+        return {k: int(n) for k, n in self.session.execute(stmt).all()}
+
+    def keys_of(self, contact_ids: Sequence[int]) -> dict[int, set[str]]:
+        if not contact_ids:
+            return {}
+        stmt = self.select(ContactMatchKey.contact_id, ContactMatchKey.key).where(
+            ContactMatchKey.contact_id.in_(contact_ids)
+        )
+        out: dict[int, set[str]] = {}
+        for contact_id, key in self.session.execute(stmt).all():
+            out.setdefault(contact_id, set()).add(key)
+        return out
 
     def members(self, keys: Sequence[str]) -> list[tuple[str, int]]:
         if not keys:
