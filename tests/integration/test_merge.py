@@ -273,6 +273,7 @@ def test_the_survivor_takes_the_chosen_and_united_values(tenant, pair) -> None:
         view = contacts.get_contact(ctx, survivor)
     c = view.contact
     assert c.display_name == "Jon Smith" and c.sort_name == "jon smith"
+    assert (c.given_name, c.family_name) == ("Jon", "Smith")  # the names go together
     assert c.timezone == "Europe/London"
     # (the older duplicate's email came with the other contact)
     assert [e["email"] for e in c.emails] == ["john@acme.io", "jon.smith@gmail.com", "js@old.io"]

@@ -189,8 +189,9 @@ def test_merge_fields_defaults_and_picks() -> None:
     assert values["timezone"] == "Europe/London" and picks["timezone"] is Pick.OTHER
     assert values["notes"] == "likes tea\n\nVIP" and picks["notes"] is Pick.BOTH
     assert values["do_not_email"] is True  # an opt-out is never lost by default
-    values, _ = merge_fields(s, o, {"display_name": "other", "notes": "survivor"})
+    values, picks = merge_fields(s, o, {"display_name": "other", "notes": "survivor"})
     assert values["display_name"] == "Annie Lee" and values["notes"] == "likes tea"
+    assert picks["given_name"] is Pick.OTHER  # the names follow the display name
 
 
 def test_merge_fields_refuses_unknown_fields_and_choices() -> None:

@@ -430,7 +430,7 @@ def merge_fields(
 
     Unpicked fields keep the survivor's value, or take the other's where the survivor has
     none; notes keep both; ``do_not_email`` stays set if either had it (an opt-out is never
-    lost by a merge unless chosen).
+    lost by a merge unless chosen); the given and family names follow a chosen display name.
     """
     errors = [
         FieldError(
@@ -456,6 +456,10 @@ def merge_fields(
             chosen[name] = Pick(value)
     if errors:
         raise InvalidInput(errors)
+    # The names go together: a chosen display name brings its given and family names along.
+    if "display_name" in chosen:
+        for name in ("given_name", "family_name"):
+            chosen.setdefault(name, chosen["display_name"])
     values: dict[str, Any] = {}
     for name in MERGE_FIELDS:
         s, o = survivor.get(name), other.get(name)
