@@ -147,6 +147,8 @@ def test_lists_and_pages_answer(browser) -> None:
         "/contacts?stage=client",
         "/contacts/new",
         "/contacts?q=zzz&health=at_risk&touch=overdue",
+        "/contacts?sort=-health&renewal=30",
+        "/contacts?sort=last_touch&stage=client",
     ):
         r = browser.get(path)
         assert r.status_code == 200, path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from tenure.db.models import Contact
@@ -230,11 +231,30 @@ def list_contacts(
             raise InvalidInput.one("cursor", "with-q", "a search (q) has a single ranked page")
         found = search.search_contacts(ctx, filters.q, filters=filters, limit=limit)
         return Page([r.contact for r in found], None)
-    key_type = int if CONTACT_SORTS[sort][0].key == "id" else str
-    after = decode_cursor(cursor, arity=2, types=(key_type, int)) if cursor else None
+    order = CONTACT_SORTS[sort]
+    after = _sort_cursor(cursor, order.kind) if cursor else None
     rows = _repo(ctx).list_page(filters, sort=sort, after=after, limit=limit)
-    column = CONTACT_SORTS[sort][0].key
-    return page_of(rows, limit, key=lambda c: [getattr(c, column), c.id])
+    return page_of(rows, limit, key=lambda c: [_cursor_value(order.value(c)), c.id])
+
+
+def _cursor_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def _sort_cursor(cursor: str, kind: type) -> list[Any]:
+    """A contact-list cursor: the sort value (typed back from its JSON form) and the id."""
+    raw = decode_cursor(cursor, arity=2, types=(int if kind is int else str, int))
+    if kind in (date, datetime):
+        try:
+            value = (
+                datetime.fromisoformat(raw[0]) if kind is datetime else date.fromisoformat(raw[0])
+            )
+        except ValueError:
+            raise InvalidInput.one("cursor", "cursor", "not a cursor this list gave out") from None
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise InvalidInput.one("cursor", "cursor", "not a cursor this list gave out")
+        return [value, raw[1]]
+    return raw
 
 
 # --- validation and normalization -------------------------------------------------------------

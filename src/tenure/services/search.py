@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from tenure.db.models import Case, Contact, Interaction, KnowledgeEntry
@@ -119,8 +120,13 @@ def search_contacts(
     if len(chosen) < min(limit, FUZZY_BELOW) and is_name_query(terms):
         seen = {i for _, i, _ in chosen}
         fuzzy: list[tuple[float, NameHit]] = []
-        for prefixes in typo_prefixes(terms):
-            for hit in engine.name_candidates(prefixes, q, where, FUZZY_CANDIDATES):
+        rounds: list[Callable[[], list[NameHit]]] = [
+            partial(engine.name_candidates, prefixes, where, FUZZY_CANDIDATES)
+            for prefixes in typo_prefixes(terms)
+        ]
+        rounds.append(partial(engine.similar_names, q, where, FUZZY_CANDIDATES))
+        for candidates in rounds:
+            for hit in candidates():
                 if hit.id in seen:
                     continue
                 seen.add(hit.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
@@ -78,6 +79,9 @@ def list_contacts(
         Literal["at_risk", "watch", "healthy"] | None, Query(description="Clients by health")
     ] = None,
     touch_overdue: Annotated[bool, Query(description="Only clients overdue for a touch")] = False,
+    renewal_within_days: Annotated[
+        int | None, Query(ge=0, le=3660, description="Active agreement renewing within N days")
+    ] = None,
     sort: ContactSort = "name",
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
@@ -90,6 +94,9 @@ def list_contacts(
         q=q or None,
         health=band_range(health_band) if health_band else None,
         touch_due_before=ctx.today if touch_overdue else None,
+        renewal_between=(ctx.today, ctx.today + timedelta(days=renewal_within_days))
+        if renewal_within_days is not None
+        else None,
     )
     page = service.list_contacts(ctx, filters=filters, sort=sort, cursor=cursor, limit=limit)
     today = ctx.today

@@ -167,4 +167,17 @@ def contact_read(view: ContactView, today: date, *, detail: bool = True) -> Cont
     return read
 
 
-ContactSort = Literal["name", "-name", "created", "-created"]
+ContactSort = Literal[
+    "name",
+    "-name",
+    "created",
+    "-created",
+    "last_touch",
+    "-last_touch",
+    "next_activity",
+    "-next_activity",
+    "health",
+    "-health",
+    "client_since",
+    "-client_since",
+]

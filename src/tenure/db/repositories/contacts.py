@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, false, or_, select
+from sqlalchemy import ColumnElement, delete, exists, false, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
-from tenure.db.models import Affiliation, Contact, ContactEmail, ContactPhone, ContactTag
+from tenure.db.models import (
+    Affiliation,
+    Agreement,
+    Contact,
+    ContactEmail,
+    ContactPhone,
+    ContactTag,
+)
 from tenure.db.repositories.base import Repository, is_id
 from tenure.db.repositories.keyset import KeysetOrder
 from tenure.domain.errors import ContactMerged
@@ -37,14 +44,54 @@ class ContactFilter:
     health: tuple[int, int] | None = None
     #: Only contacts whose next touch was due before this day.
     touch_due_before: date | None = None
+    #: Only contacts with an active agreement renewing in [from, to] (both inclusive).
+    renewal_between: tuple[date, date] | None = None
 
 
-#: Public sort names -> (column, descending). ``id`` breaks ties in every order.
-CONTACT_SORTS: dict[str, tuple[Any, bool]] = {
-    "name": (Contact.sort_name, False),
-    "-name": (Contact.sort_name, True),
-    "created": (Contact.id, False),
-    "-created": (Contact.id, True),
+_LAST = {int: 10**9, date: date(9999, 12, 31), datetime: datetime(9999, 12, 31, tzinfo=UTC)}
+_FIRST = {int: -(10**9), date: date(1, 1, 2), datetime: datetime(1000, 1, 2, tzinfo=UTC)}
+
+
+@dataclass(frozen=True)
+class ContactSort:
+    """One order of the contact list; ``id`` breaks ties. Nullable columns sort their NULLs
+    last in either direction, through a sentinel the cursor carries too."""
+
+    column: Any
+    descending: bool = False
+    kind: type = str
+    nullable: bool = False
+
+    @property
+    def null_as(self) -> Any:
+        return (_FIRST if self.descending else _LAST)[self.kind] if self.nullable else None
+
+    @property
+    def expr(self) -> Any:
+        if not self.nullable:
+            return self.column
+        return func.coalesce(self.column, literal(self.null_as, self.column.type))
+
+    def value(self, contact: Contact) -> Any:
+        value = getattr(contact, self.column.key)
+        return self.null_as if value is None else value
+
+
+def _both(name: str, column: Any, kind: type, nullable: bool = True) -> dict[str, ContactSort]:
+    return {
+        name: ContactSort(column, False, kind, nullable),
+        f"-{name}": ContactSort(column, True, kind, nullable),
+    }
+
+
+#: Public sort names ("-" for descending).
+CONTACT_SORTS: dict[str, ContactSort] = {
+    **_both("name", Contact.sort_name, str, nullable=False),
+    **_both("created", Contact.id, int, nullable=False),
+    **_both("last_touch", Contact.last_touch_at, datetime),
+    **_both("next_activity", Contact.next_activity_at, datetime),
+    **_both("health", Contact.health_score, int),
+    **_both("client_since", Contact.client_since, date),
 }
 
 
@@ -71,11 +118,11 @@ class ContactRepository(Repository[Contact]):
     def list_page(
         self, filters: ContactFilter, *, sort: str, after: list[Any] | None, limit: int
     ) -> Sequence[Contact]:
-        column, descending = CONTACT_SORTS[sort]
+        order = CONTACT_SORTS[sort]
         stmt = self.select().where(*self.conditions(filters))
         if filters.q:
             stmt = stmt.where(self._matches(filters.q))
-        stmt = KeysetOrder(column, Contact.id, descending).apply(stmt, after, limit)
+        stmt = KeysetOrder(order.expr, Contact.id, order.descending).apply(stmt, after, limit)
         return self.session.scalars(stmt).all()
 
     def conditions(self, filters: ContactFilter, *, live: bool = True) -> list[ColumnElement[bool]]:
@@ -102,6 +149,16 @@ class ContactRepository(Repository[Contact]):
             where.append(Contact.health_score.between(*filters.health))
         if filters.touch_due_before is not None:
             where.append(Contact.next_touch_due < filters.touch_due_before)
+        if filters.renewal_between is not None:
+            low, high = filters.renewal_between
+            where.append(
+                exists().where(
+                    Agreement.workspace_id == self.workspace_id,
+                    Agreement.contact_id == Contact.id,
+                    Agreement.status == "active",
+                    Agreement.renews_on.between(low, high),
+                )
+            )
         return where
 
     def containing(

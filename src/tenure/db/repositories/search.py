@@ -88,15 +88,17 @@ class SearchEngine(Protocol):
         ...
 
     def name_candidates(
-        self,
-        prefixes: Sequence[str],
-        query: str,
-        where: Sequence[ColumnElement[bool]],
-        limit: int,
+        self, prefixes: Sequence[str], where: Sequence[ColumnElement[bool]], limit: int
     ) -> list[NameHit]:
-        """A bounded set of contacts whose names might be ``query`` misspelt: a name word
-        starts with every one of ``prefixes`` (the first letters of each query word), or (on
-        PostgreSQL) the folded name is trigram-similar to the query."""
+        """Contacts with a name word starting with every one of ``prefixes`` (the first
+        letters of each query word): where a misspelt name is looked for, at most ``limit``."""
+        ...
+
+    def similar_names(
+        self, query: str, where: Sequence[ColumnElement[bool]], limit: int
+    ) -> list[NameHit]:
+        """Names trigram-similar to ``query`` (PostgreSQL's pg_trgm; none on SQLite): the
+        last resort for a typo in the first letters."""
         ...
 
     def documents(
@@ -168,15 +170,16 @@ class SqliteSearch:
         return self._contacts_matching(_fts_terms(terms), where, window)
 
     def name_candidates(
-        self,
-        prefixes: Sequence[str],
-        query: str,
-        where: Sequence[ColumnElement[bool]],
-        limit: int,
+        self, prefixes: Sequence[str], where: Sequence[ColumnElement[bool]], limit: int
     ) -> list[NameHit]:
         if not prefixes:
             return []
         return self._contacts_matching(_fts_terms(prefixes, "title"), where, limit)
+
+    def similar_names(
+        self, query: str, where: Sequence[ColumnElement[bool]], limit: int
+    ) -> list[NameHit]:
+        return []
 
     def documents(
         self,
@@ -273,34 +276,26 @@ class PostgresSearch:
         return _name_hits(self.session, self._matching(_tsquery(terms), where, window))
 
     def name_candidates(
-        self,
-        prefixes: Sequence[str],
-        query: str,
-        where: Sequence[ColumnElement[bool]],
-        limit: int,
+        self, prefixes: Sequence[str], where: Sequence[ColumnElement[bool]], limit: int
+    ) -> list[NameHit]:
+        if not prefixes:
+            return []
+        query = _tsquery(prefixes, weight="A", name="ts_prefix")
+        return _name_hits(self.session, self._matching(query, where, limit))
+
+    def similar_names(
+        self, query: str, where: Sequence[ColumnElement[bool]], limit: int
     ) -> list[NameHit]:
         folded = func.tenure_unaccent(bindparam("trgm_query", query.lower()))
         name = func.tenure_unaccent(Contact.sort_name)
-        # Trigram-similar names (pg_trgm.similarity_threshold, 0.3 by default), by the index …
-        similar = (
+        # pg_trgm.similarity_threshold (0.3 by default) through the GIN trigram index.
+        stmt = (
             select(Contact.id, Contact.display_name, Contact.sort_name, literal(0.0))
-            .where(
-                Contact.workspace_id == self.workspace_id,
-                name.op("%")(folded),
-                *where,
-            )
+            .where(Contact.workspace_id == self.workspace_id, name.op("%")(folded), *where)
             .order_by(func.similarity(name, folded).desc())
             .limit(limit)
         )
-        hits = _name_hits(self.session, similar)
-        # … and names with a word starting with each query word's first letters.
-        if prefixes:
-            prefixed = self._matching(
-                _tsquery(prefixes, weight="A", name="ts_prefix"), where, limit
-            )
-            seen = {h.id for h in hits}
-            hits += [h for h in _name_hits(self.session, prefixed) if h.id not in seen]
-        return hits
+        return _name_hits(self.session, stmt)
 
     def documents(
         self,

@@ -50,7 +50,16 @@ from tenure.web.render import build_templates, context
 router = APIRouter()
 templates = build_templates()
 
-LIST_SORTS = {"name": "Name", "-created": "Newest"}
+LIST_SORTS = {
+    "name": "Name",
+    "-created": "Newest",
+    "last_touch": "Last touch (oldest first)",
+    "-last_touch": "Last touch (newest first)",
+    "next_activity": "Next activity",
+    "health": "Health (lowest first)",
+    "-health": "Health (highest first)",
+    "client_since": "Client since (longest first)",
+}
 CHANNELS = [c.value for c in interactions.Channel]
 
 
@@ -100,6 +109,7 @@ def contact_list(
     owner_id: str | None = None,
     health: str | None = None,
     touch: str | None = None,
+    renewal: str | None = None,
     q: str | None = None,
     sort: str = "name",
     cursor: str | None = None,
@@ -111,6 +121,9 @@ def contact_list(
         q=q or None,
         health=band_range(health) if health else None,
         touch_due_before=ctx.today if touch == "overdue" else None,
+        renewal_between=(ctx.today, ctx.today + timedelta(days=renewal_days))
+        if (renewal_days := _int(renewal or "", "renewal")) is not None
+        else None,
     )
     page = contacts.list_contacts(
         ctx, filters=filters, sort=sort if sort in LIST_SORTS else "name", cursor=cursor, limit=50
@@ -123,6 +136,7 @@ def contact_list(
             "owner_id": owner_id,
             "health": health,
             "touch": touch,
+            "renewal": renewal,
             "q": q,
             "sort": sort,
         }.items()
