@@ -14,7 +14,13 @@ target_metadata = Base.metadata
 
 
 #: Database-specific search objects made by migration 0006, deliberately outside the models.
-SEARCH_EXTRAS = ("search_fts", "tsv", "ix_search_documents_tsv", "ix_contacts_sort_name_trgm")
+SEARCH_EXTRAS = (
+    "search_fts",
+    "tsv",
+    "ix_search_documents_tsv",
+    "ix_search_documents_contact_tsv",
+    "ix_contacts_sort_name_trgm",
+)
 
 
 def include_object(

@@ -254,14 +254,19 @@ class PostgresSearch:
         are filters to apply."""
         window = select(SearchDocument.id, SearchDocument.ref_id).where(
             SearchDocument.workspace_id == self.workspace_id,
-            SearchDocument.kind == "contact",
+            # Spelled out, not bound, so the planner sees the partial index's predicate.
+            SearchDocument.kind == literal_column("'contact'"),
             _TSV.op("@@")(query),
         )
         if where:
             window = window.join(Contact, Contact.id == SearchDocument.ref_id).where(
                 Contact.workspace_id == self.workspace_id, *where
             )
-        matches = window.limit(limit).subquery()
+        # A MATERIALIZED CTE is planned on its own, without the LIMIT: the planner then uses
+        # the GIN index (with a LIMIT it may bet on a sequential scan finding the rows soon),
+        # and the CTE is still read lazily, so the heap scan stops after ``limit`` rows.
+        all_matches = window.cte("matches").prefix_with("MATERIALIZED")
+        matches = select(all_matches).limit(limit).subquery()
         rank = func.ts_rank(_TSV, query, type_=Float)
         return (
             select(Contact.id, Contact.display_name, Contact.sort_name, rank)

@@ -298,6 +298,10 @@ POSTGRES_SEARCH = [
         || setweight(to_tsvector('tenure_search', coalesce(body, '')), 'B')
     ) STORED""",
     "CREATE INDEX ix_search_documents_tsv ON search_documents USING gin (tsv)",
+    # Contact documents alone, so that a name prefix ("an", "wi") is not looked up among every
+    # interaction's words ("and", "with") first.
+    """CREATE INDEX ix_search_documents_contact_tsv ON search_documents USING gin (tsv)
+        WHERE kind = 'contact'""",
     # Typo-tolerant names: trigram similarity on the folded sort name.
     """CREATE INDEX ix_contacts_sort_name_trgm ON contacts
         USING gin (tenure_unaccent(sort_name) gin_trgm_ops)""",
@@ -319,6 +323,7 @@ def _drop_search_index() -> None:
     else:
         op.execute("DROP INDEX IF EXISTS ix_contacts_sort_name_trgm")
         op.execute("DROP INDEX IF EXISTS ix_search_documents_tsv")
+        op.execute("DROP INDEX IF EXISTS ix_search_documents_contact_tsv")
         op.execute("ALTER TABLE search_documents DROP COLUMN IF EXISTS tsv")
         op.execute("DROP TEXT SEARCH CONFIGURATION IF EXISTS tenure_search")
 
