@@ -8,6 +8,7 @@ from tenure.api.routes import (
     activities,
     agreements,
     analytics,
+    audit,
     calendar,
     cases,
     catalog,
@@ -16,13 +17,17 @@ from tenure.api.routes import (
     deliveries,
     duplicates,
     email,
+    exports,
+    imports,
     jobs,
     lifecycle,
     meta,
+    privacy,
     rules,
     schedules,
     search,
     timeline,
+    vcard,
     webhooks,
 )
 
@@ -51,6 +56,11 @@ def build_api_router() -> APIRouter:
         analytics,
         search,
         duplicates,
+        imports,
+        exports,
+        vcard,
+        privacy,
+        audit,
     ):
         router.include_router(module.router)
     return router

@@ -7,15 +7,21 @@ import typer
 from tenure.cli import (
     admin,
     analytics,
+    archive,
     automation,
+    backup,
     contacts,
     continuity,
+    data,
     db,
     demo,
     email,
+    import_csv,
+    privacy,
     scheduling,
     search,
     serve,
+    vcard,
     webhooks,
     worker,
 )
@@ -46,6 +52,10 @@ app.add_typer(automation.rules_app, name="rules")
 app.add_typer(automation.playbooks_app, name="playbooks")
 app.add_typer(analytics.app, name="analytics")
 app.add_typer(search.app, name="search")
+app.add_typer(data.import_app, name="import")
+app.add_typer(data.export_app, name="export")
+# Modules that register commands on the groups above (or on `app` through `register`).
+_COMMAND_MODULES = (archive, backup, import_csv, privacy, vcard)
 app.command("worker")(worker.worker_command)
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo_command)

@@ -12,6 +12,8 @@ from tenure.web.routes import (
     automation,
     cases,
     contacts,
+    exports,
+    imports,
     invite,
     schedule,
     settings,
@@ -29,6 +31,8 @@ ROUTERS = [
     invite.router,
     analytics.router,
     automation.router,
+    imports.router,
+    exports.router,
 ]
 
 

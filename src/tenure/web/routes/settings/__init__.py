@@ -8,8 +8,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tenure.web.routes.settings import catalog, email, members, tokens, webhooks, workspace
+from tenure.web.routes.settings import (
+    audit,
+    catalog,
+    data,
+    email,
+    members,
+    tokens,
+    webhooks,
+    workspace,
+)
 
 router = APIRouter()
-for part in (workspace, members, tokens, email, webhooks, catalog):
+for part in (workspace, members, tokens, email, webhooks, catalog, data, audit):
     router.include_router(part.router)

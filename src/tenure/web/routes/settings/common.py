@@ -21,6 +21,8 @@ TABS = [
     ("/settings/email", "Email"),
     ("/settings/webhooks", "Webhooks"),
     ("/settings/services", "Services"),
+    ("/settings/data", "Data"),
+    ("/settings/audit", "Audit log"),
 ]
 
 
