@@ -18,6 +18,7 @@ from tenure.web.routes import (
     schedule,
     settings,
     today,
+    vcard,
 )
 from tenure.web.security import security_headers
 
@@ -33,6 +34,7 @@ ROUTERS = [
     automation.router,
     imports.router,
     exports.router,
+    vcard.router,
 ]
 
 
