@@ -182,3 +182,36 @@ def test_brief_and_health_snapshot(cli, tenant, db) -> None:
     data = json.loads(cli("brief", str(cid), "--json"))
     assert data["relationship"]["stage"] == "client"
     assert "1 clients scored" in cli("health", "snapshot")
+
+
+def test_a_new_workspace_comes_with_the_default_automation_unless_told_not_to(cli) -> None:
+    made = json.loads(
+        cli("workspace", "create", "--name", "Kept", "--owner-email", "k@k.example", "--json")
+    )
+    assert made["default_automation"] == [
+        "playbook:onboarding",
+        "rule:onboarding",
+        "rule:renewal_reminder",
+        "rule:delivery_follow_up",
+        "rule:cadence_check_in",
+    ]
+    listed = json.loads(cli("rules", "list", "-w", "kept", "--json"))["items"]
+    assert len(listed) == 4 and all(rule["enabled"] for rule in listed)
+    # running the installer again adds nothing twice
+    again = json.loads(cli("rules", "install-defaults", "-w", "kept", "--json"))
+    assert again["installed"] == [] and len(again["present"]) == 5
+
+    bare = json.loads(
+        cli(
+            "workspace",
+            "create",
+            "--name",
+            "Bare",
+            "--owner-email",
+            "b@b.example",
+            "--no-default-automation",
+            "--json",
+        )
+    )
+    assert bare["default_automation"] == []
+    assert json.loads(cli("rules", "list", "-w", "bare", "--json"))["items"] == []

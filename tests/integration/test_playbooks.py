@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tenure.db.models import Job, PlaybookRun
+from tenure.db.models import Job, PlaybookRun, TimelineEvent
 from tenure.db.uow import session_factory, unit_of_work
 from tenure.domain.access import Role
 from tenure.domain.errors import (
@@ -320,3 +320,47 @@ def test_jobs_of_a_rolled_back_start_never_exist(tenant) -> None:  # type: ignor
         raise RuntimeError("the request failed")
     assert count(tenant, PlaybookRun) == 0
     assert jobs_of(tenant, "playbook.step") == []
+
+
+def playbook_events(tenant: Any, contact_id: int) -> list[tuple[str, int | None, str]]:
+    with tenant.db.session() as s:
+        rows = s.execute(
+            select(TimelineEvent.type, TimelineEvent.subject_id, TimelineEvent.summary)
+            .where(TimelineEvent.contact_id == contact_id, TimelineEvent.type.like("playbook.%"))
+            .order_by(TimelineEvent.id)
+        ).all()
+        return [(t, i, summary) for t, i, summary in rows]
+
+
+def test_a_run_s_start_and_end_are_on_the_client_s_timeline(tenant) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock()
+    book = make_playbook(tenant, clock)
+    ada, _ = client(tenant, clock, "Ada")
+    bob, _ = client(tenant, clock, "Bob")
+    cy, _ = client(tenant, clock, "Cy")
+    done, cancelled, stopped = (start(tenant, clock, book, c) for c in (ada, bob, cy))
+    with work(tenant, clock) as ctx:
+        playbooks.cancel(ctx, cancelled, reason="client asked")
+        lifecycle.end(ctx, cy, reason=EndReason.MOVED)
+    clock.move(days=31)
+    run_worker(tenant, clock)
+    run_worker(tenant, clock)
+
+    assert playbook_events(tenant, ada) == [
+        ("playbook.started", done, "Playbook 'Onboarding' started (3 steps)"),
+        ("playbook.completed", done, "Playbook 'Onboarding' completed"),
+    ]
+    assert playbook_events(tenant, bob) == [
+        ("playbook.started", cancelled, "Playbook 'Onboarding' started (3 steps)"),
+        ("playbook.cancelled", cancelled, "Playbook 'Onboarding' cancelled: client asked"),
+    ]
+    assert [e[:2] for e in playbook_events(tenant, cy)] == [
+        ("playbook.started", stopped),
+        ("playbook.stopped", stopped),
+    ]
+    # the event names the playbook, so rules and webhooks can tell runs apart
+    with tenant.db.session() as s:
+        data = s.scalars(
+            select(TimelineEvent.data).where(TimelineEvent.type == "playbook.completed")
+        ).all()
+    assert [d["playbook"] for d in data] == ["Onboarding"]

@@ -18,7 +18,8 @@ from tenure.cli.runtime import (
     workspace_ctx,
 )
 from tenure.domain.access import Role
-from tenure.services import access
+from tenure.services import access, rules
+from tenure.services.context import Ctx
 
 workspace_app = typer.Typer(help="Workspaces (one per business).", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -33,9 +34,15 @@ def create_workspace(
     password: str = typer.Option(None, "--password", help="The owner's password (8+ chars)."),
     slug: str = typer.Option(None, "--slug", help="Short name used by the CLI; from the name."),
     timezone: str = typer.Option("UTC", "--timezone", help="IANA time zone, like Europe/London."),
+    default_automation: bool = typer.Option(
+        True,
+        "--default-automation/--no-default-automation",
+        help="Install the shipped rules and onboarding playbook (editable, disable-able).",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Create a workspace and its owner."""
+    """Create a workspace and its owner, with the default automation unless told otherwise."""
+    installed: list[str] = []
     with session_scope() as session:
         workspace, user = access.create_workspace(
             session,
@@ -45,10 +52,30 @@ def create_workspace(
             slug=slug,
             timezone=timezone,
         )
+        if default_automation:
+            # In the same transaction: a workspace never exists half set up.
+            ctx = Ctx(
+                session=session,
+                workspace_id=workspace.id,
+                user_id=user.id,
+                role=Role.OWNER,
+                source="cli",
+                workspace_timezone=workspace.timezone,
+            )
+            installed = rules.install_defaults(ctx)["installed"]
     if as_json:
-        print_json({"id": workspace.id, "slug": workspace.slug, "owner_id": user.id})
-    else:
-        console.print(f"created workspace [bold]{workspace.slug}[/bold] (owner {user.email})")
+        print_json(
+            {
+                "id": workspace.id,
+                "slug": workspace.slug,
+                "owner_id": user.id,
+                "default_automation": installed,
+            }
+        )
+        return
+    console.print(f"created workspace [bold]{workspace.slug}[/bold] (owner {user.email})")
+    if installed:
+        console.print(f"default automation: {', '.join(installed)} (see `tenure rules list`)")
 
 
 @workspace_app.command("list")

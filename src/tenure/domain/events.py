@@ -60,6 +60,11 @@ class EventType(StrEnum):
     COMMITMENT_KEPT = "commitment.kept"
     COMMITMENT_BROKEN = "commitment.broken"
     COMMITMENT_CANCELLED = "commitment.cancelled"
+    # playbooks (a run per client; each step's own effect has its own event)
+    PLAYBOOK_STARTED = "playbook.started"
+    PLAYBOOK_COMPLETED = "playbook.completed"
+    PLAYBOOK_STOPPED = "playbook.stopped"
+    PLAYBOOK_CANCELLED = "playbook.cancelled"
 
 
 #: Event types that change the lifecycle stage.

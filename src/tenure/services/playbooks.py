@@ -32,7 +32,8 @@ from tenure.domain.errors import (
     InvalidInput,
     PreconditionFailed,
 )
-from tenure.services import jobs
+from tenure.domain.events import EventType
+from tenure.services import jobs, timeline
 from tenure.services.context import Ctx
 from tenure.services.rules import actions as rule_actions
 from tenure.services.rules import facts as F
@@ -42,6 +43,12 @@ STEP_KIND = "playbook.step"
 #: in the run's progress), instead of retrying for hours.
 STEP_MAX_ATTEMPTS = 3
 UPDATABLE = frozenset({"name", "description", "steps", "enabled"})
+#: The timeline event of each way a run ends.
+FINISH_EVENTS = {
+    P.RunStatus.COMPLETED.value: EventType.PLAYBOOK_COMPLETED,
+    P.RunStatus.STOPPED.value: EventType.PLAYBOOK_STOPPED,
+    P.RunStatus.CANCELLED.value: EventType.PLAYBOOK_CANCELLED,
+}
 MAX_DESCRIPTION = 10_000
 
 
@@ -224,6 +231,13 @@ def start_run(
     _runs(ctx).add(run)
     ctx.session.flush()
     steps = list(playbook.steps or [])
+    _record(
+        ctx,
+        run,
+        EventType.PLAYBOOK_STARTED,
+        f"Playbook {playbook.name!r} started ({len(steps)} steps)",
+        playbook.name,
+    )
     for index, step in enumerate(steps):
         jobs.enqueue(
             ctx,
@@ -246,16 +260,16 @@ def cancel(ctx: Ctx, run_id: int, *, reason: str = "") -> PlaybookRun:
 
 def finish_runs(ctx: Ctx, runs: Sequence[PlaybookRun], *, status: str, reason: str) -> int:
     """End running runs (stopped or cancelled); their queued steps then do nothing."""
-    count = 0
-    for run in runs:
-        if run.status != P.RunStatus.RUNNING.value:
-            continue
+    running = [run for run in runs if run.status == P.RunStatus.RUNNING.value]
+    names = _repo(ctx).names(sorted({run.playbook_id for run in running}))
+    for run in running:
         run.status = status
         run.finished_at = ctx.now
         run.stop_reason = reason[:2000]
-        count += 1
+        name = names.get(run.playbook_id, "")
+        _record(ctx, run, FINISH_EVENTS[status], f"Playbook {name!r} {status}: {reason}", name)
     ctx.session.flush()
-    return count
+    return len(running)
 
 
 def on_relationship_ended(ctx: Ctx, contact: Contact, reason: str) -> int:
@@ -303,6 +317,19 @@ def _views(ctx: Ctx, runs: list[PlaybookRun]) -> list[RunView]:
             )
         )
     return views
+
+
+def _record(ctx: Ctx, run: PlaybookRun, type: EventType, summary: str, name: str) -> None:
+    """A run's start and end on the client's timeline (its steps' effects record their own)."""
+    timeline.record(
+        ctx,
+        contact_id=run.contact_id,
+        type=type,
+        subject_type="playbook_run",
+        subject_id=run.id,
+        summary=summary,
+        data={"playbook_id": run.playbook_id, "playbook": name, "status": run.status},
+    )
 
 
 def run_step(ctx: Ctx, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -357,5 +384,7 @@ def run_step(ctx: Ctx, payload: Mapping[str, Any]) -> dict[str, Any]:
     if run.status == P.RunStatus.RUNNING.value and P.is_complete(run.steps_done, total):
         run.status = P.RunStatus.COMPLETED.value
         run.finished_at = ctx.now
+        name = _repo(ctx).names([run.playbook_id]).get(run.playbook_id, "")
+        _record(ctx, run, EventType.PLAYBOOK_COMPLETED, f"Playbook {name!r} completed", name)
     ctx.session.flush()
     return {"run_id": run.id, "step": index, "effect": F.jsonable(effect)}
