@@ -15,6 +15,8 @@ class EventType(StrEnum):
     CONTACT_CREATED = "contact.created"
     CONTACT_UPDATED = "contact.updated"
     CONTACT_MERGED = "contact.merged"
+    #: The person's data was erased (GDPR Art. 17); the event says that, never what.
+    CONTACT_ERASED = "contact.erased"
     # lifecycle
     CONTACT_CONVERTED = "contact.converted"
     CONTACT_REACTIVATED = "contact.reactivated"

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from tenure.clock import utcnow
 from tenure.db.models import AuditEntry
+from tenure.db.repositories.access import users_by_id
 from tenure.db.repositories.keyset import KeysetOrder
 from tenure.db.repositories.pagination import (
     Page,
@@ -71,3 +72,9 @@ def entries(
         order.apply(stmt, id_cursor(cursor), limit)
     ).all()
     return page_of(rows, limit)
+
+
+def actor_emails(ctx: Ctx, rows: Sequence[AuditEntry]) -> dict[int, str]:
+    """The emails of a page's actors, in one query (the list shows who acted)."""
+    ids = sorted({r.actor_id for r in rows if r.actor_id is not None})
+    return {i: u.email for i, u in users_by_id(ctx.session, ids).items()}

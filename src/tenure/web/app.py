@@ -15,6 +15,7 @@ from tenure.web.routes import (
     exports,
     imports,
     invite,
+    privacy,
     schedule,
     settings,
     today,
@@ -35,6 +36,7 @@ ROUTERS = [
     imports.router,
     exports.router,
     vcard.router,
+    privacy.router,
 ]
 
 

@@ -1,7 +1,234 @@
-"""Exports: CSV of lists and timelines, the full workspace archive."""
+"""Exports: CSV of lists and timelines, the full workspace archive (download and import).
+
+Paths sit beside the resources they export (``/contacts.csv``, ``/contacts/{id}/timeline.csv``)
+without colliding with ``/contacts/{id}``. A CSV is written in the request's transaction
+(keyset pages, a spooled file) and streamed after it; the archive likewise.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import timedelta
+from typing import IO, Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime, BaseModel
+
+from tenure.api.deps import CtxDep
+from tenure.api.routes.contacts import NO_NUL
+from tenure.api.schemas.contacts import ContactSort
+from tenure.db.repositories.contacts import ContactFilter
+from tenure.db.repositories.scheduling import ActivityFilter, CaseFilter, DeliveryFilter
+from tenure.domain.access import Permission
+from tenure.domain.activities import ActivityKind, ActivityStatus
+from tenure.domain.cases import CasePriority, CaseStatus
+from tenure.domain.contacts import ContactKind
+from tenure.domain.deliveries import DeliveryStatus
+from tenure.domain.errors import InvalidInput
+from tenure.domain.health import band_range
+from tenure.domain.lifecycle import Stage
+from tenure.services import exports
+from tenure.services.exports.files import chunks, spool_bytes, spool_text, spooled
 
 router = APIRouter(tags=["exports"])
+
+CSV_TYPE = "text/csv; charset=utf-8"
+ZIP_TYPE = "application/zip"
+#: The largest archive an upload may be (a bigger one: `tenure import archive` on the server).
+MAX_ARCHIVE_BYTES = 2 * 1024**3
+
+
+def download(file: IO[bytes], media_type: str, filename: str) -> StreamingResponse:
+    return StreamingResponse(
+        chunks(file),
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def contact_filter(
+    ctx: CtxDep,
+    stage: Stage | None = None,
+    tag: Annotated[str | None, Query(max_length=50, pattern=NO_NUL)] = None,
+    owner_id: int | None = None,
+    kind: ContactKind | None = None,
+    q: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
+    health_band: Literal["at_risk", "watch", "healthy"] | None = None,
+    touch_overdue: bool = False,
+    renewal_within_days: Annotated[int | None, Query(ge=0, le=3660)] = None,
+) -> ContactFilter:
+    """The filters of ``GET /contacts``, with the same meaning."""
+    return ContactFilter(
+        stage=stage.value if stage else None,
+        tag=tag,
+        owner_id=owner_id,
+        kind=kind.value if kind else None,
+        q=q or None,
+        health=band_range(health_band) if health_band else None,
+        touch_due_before=ctx.today if touch_overdue else None,
+        renewal_between=(ctx.today, ctx.today + timedelta(days=renewal_within_days))
+        if renewal_within_days is not None
+        else None,
+    )
+
+
+@router.get(
+    "/contacts.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "The list as CSV"}},
+)
+def contacts_csv(
+    ctx: CtxDep,
+    filters: Annotated[ContactFilter, Depends(contact_filter)],
+    sort: ContactSort = "name",
+) -> StreamingResponse:
+    """The contact list as CSV: the filters and sort of ``GET /contacts``, every row (a search
+    with ``q`` is its one ranked page). Cells that would run as formulas are neutralized."""
+    file = spool_text(lambda out: exports.contacts_csv(ctx, out, filters=filters, sort=sort))
+    return download(file, CSV_TYPE, f"contacts-{ctx.today.isoformat()}.csv")
+
+
+@router.get("/activities.csv", response_class=StreamingResponse)
+def activities_csv(
+    ctx: CtxDep,
+    assignee_id: int | None = None,
+    contact_id: int | None = None,
+    status: ActivityStatus | None = None,
+    kind: ActivityKind | None = None,
+    start: AwareDatetime | None = None,
+    end: AwareDatetime | None = None,
+) -> StreamingResponse:
+    """The activity list as CSV (the filters of ``GET /activities``), every column."""
+    filters = ActivityFilter(
+        contact_id=contact_id,
+        assignee_id=assignee_id,
+        status=status.value if status else None,
+        kind=kind.value if kind else None,
+        start=start,
+        end=end,
+    )
+    file = spool_text(lambda out: exports.activities_csv(ctx, out, filters=filters))
+    return download(file, CSV_TYPE, f"activities-{ctx.today.isoformat()}.csv")
+
+
+@router.get("/cases.csv", response_class=StreamingResponse)
+def cases_csv(
+    ctx: CtxDep,
+    status: CaseStatus | None = None,
+    priority: CasePriority | None = None,
+    assignee_id: int | None = None,
+    contact_id: int | None = None,
+) -> StreamingResponse:
+    """The case list as CSV (the filters of ``GET /cases``), every column."""
+    filters = CaseFilter(
+        contact_id=contact_id,
+        assignee_id=assignee_id,
+        status=status.value if status else None,
+        priority=priority.value if priority else None,
+    )
+    file = spool_text(lambda out: exports.cases_csv(ctx, out, filters=filters))
+    return download(file, CSV_TYPE, f"cases-{ctx.today.isoformat()}.csv")
+
+
+@router.get("/deliveries.csv", response_class=StreamingResponse)
+def deliveries_csv(
+    ctx: CtxDep,
+    contact_id: int | None = None,
+    assignee_id: int | None = None,
+    service_id: int | None = None,
+    status: DeliveryStatus | None = None,
+    start: AwareDatetime | None = None,
+    end: AwareDatetime | None = None,
+) -> StreamingResponse:
+    """The delivery list as CSV (the filters of ``GET /deliveries``), every column."""
+    filters = DeliveryFilter(
+        contact_id=contact_id,
+        assignee_id=assignee_id,
+        service_id=service_id,
+        status=status.value if status else None,
+        start=start,
+        end=end,
+    )
+    file = spool_text(lambda out: exports.deliveries_csv(ctx, out, filters=filters))
+    return download(file, CSV_TYPE, f"deliveries-{ctx.today.isoformat()}.csv")
+
+
+@router.get(
+    "/contacts/{contact_id}/timeline.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "The timeline as CSV"}},
+)
+def timeline_csv(contact_id: int, ctx: CtxDep) -> StreamingResponse:
+    """One contact's timeline as CSV, newest first."""
+    file = spool_text(lambda out: exports.timeline_csv(ctx, out, contact_id=contact_id))
+    return download(file, CSV_TYPE, f"contact-{contact_id}-timeline.csv")
+
+
+@router.get(
+    "/archive",
+    response_class=StreamingResponse,
+    responses={200: {"content": {ZIP_TYPE: {}}, "description": "The workspace archive"}},
+)
+def archive(ctx: CtxDep) -> StreamingResponse:
+    """The whole workspace as a versioned archive (owners and admins): a zip of
+    ``manifest.json`` and one JSON Lines file per table; no secrets."""
+    ctx.require(Permission.ADMIN)
+    file = spool_bytes(lambda out: exports.write_archive(ctx, out))
+    return download(file, ZIP_TYPE, f"tenure-{ctx.today.isoformat()}.zip")
+
+
+async def archive_upload(request: Request, ctx: CtxDep) -> IO[bytes]:
+    """The uploaded archive (the raw body, or a form's ``file`` field), spooled; only read
+    once the caller may import (nobody else can make the server store gigabytes)."""
+    ctx.require(Permission.ADMIN)
+    out = spooled()
+    size = 0
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form(max_part_size=MAX_ARCHIVE_BYTES)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise InvalidInput.one("file", "required", "send the archive in the 'file' field")
+        while block := await upload.read(1024 * 1024):
+            out.write(block)
+    else:
+        async for block in request.stream():
+            size += len(block)
+            if size > MAX_ARCHIVE_BYTES:
+                raise InvalidInput.one("archive", "too-large", "the archive is too large")
+            out.write(block)
+    out.seek(0)
+    return out
+
+
+class ArchiveImported(BaseModel):
+    counts: dict[str, int]
+    users_created: int
+    members_added: int
+    roles_lowered: int
+
+
+@router.post(
+    "/archive",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ArchiveImported,
+    openapi_extra={
+        "requestBody": {
+            "content": {ZIP_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+            "required": True,
+        }
+    },
+)
+def import_archive(
+    ctx: CtxDep, upload: Annotated[IO[bytes], Depends(archive_upload)]
+) -> ArchiveImported:
+    """Fill this workspace from an archive (owners and admins). Only an empty workspace (no
+    records) takes one: else 409. A wrong format or a damaged file is refused (422) and
+    nothing is written."""
+    with upload:
+        report = exports.import_archive(ctx, upload)
+    return ArchiveImported(
+        counts=report.counts,
+        users_created=report.users_created,
+        members_added=report.members_added,
+        roles_lowered=report.roles_lowered,
+    )

@@ -14,6 +14,7 @@ from tenure.db.models import Workspace
 from tenure.domain.access import Permission
 from tenure.domain.contacts import normalize_email
 from tenure.domain.errors import FieldError, InvalidInput, NotFound
+from tenure.services import audit
 from tenure.services.context import Ctx
 
 SETTINGS_KEY = "smtp"
@@ -155,4 +156,13 @@ def set_smtp_settings(
     # A new dict, so the JSON column sees the change.
     workspace.settings = {**(workspace.settings or {}), SETTINGS_KEY: stored}
     ctx.session.flush()
+    # Where mail goes is a security setting; the password itself is never logged.
+    audit.log(
+        ctx,
+        "smtp.updated",
+        host=host,
+        port=port,
+        from_address=settings.from_address,
+        password_changed=current is None or password != current.password,
+    )
     return settings

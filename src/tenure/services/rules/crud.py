@@ -12,7 +12,7 @@ from tenure.db.repositories.rules import RuleFilter, RuleRepository, RuleRunRepo
 from tenure.domain import rules as R
 from tenure.domain.access import Permission
 from tenure.domain.errors import FieldError, InvalidInput, PreconditionFailed
-from tenure.services import automation
+from tenure.services import audit, automation
 from tenure.services.context import Ctx
 from tenure.services.rules.actions import check_references
 
@@ -152,6 +152,8 @@ def _enable(ctx: Ctx, rule: Rule, enabled: bool) -> None:
     if enabled and not rule.enabled:
         # Switched back on: it acts on what comes due from now, not on the months it was off.
         rule.evaluated_until = ctx.now
+    if enabled != rule.enabled:
+        audit.log(ctx, "rule.enabled" if enabled else "rule.disabled", rule=rule.id, name=rule.name)
     rule.enabled = enabled
 
 

@@ -183,6 +183,7 @@ def update_subscription(
     subscription.updated_at = ctx.now
     ctx.session.flush()
     automation.forget_subscriptions(ctx)
+    audit.log(ctx, "webhook.updated", webhook=subscription.id, fields=sorted(fields))
     return subscription
 
 

@@ -1,0 +1,1 @@
+"""Importing contacts and interactions from CSV: presets, mappings, rows, delimiters (pure)."""
