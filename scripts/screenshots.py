@@ -85,30 +85,41 @@ def _wait_until_up(base_url: str, process: subprocess.Popen[bytes], seconds: flo
     raise SystemExit(f"tenure serve did not answer on {base_url} within {seconds:.0f} s")
 
 
-def _longest_client(database_url: str) -> int | None:
-    """The demo's longest-standing current client: the richest client page to look at."""
+@dataclass(frozen=True)
+class DemoIds:
+    """Records of the demo whose pages are photographed."""
+
+    #: The longest-standing current client: the richest client page to look at.
+    client: int | None = None
+    #: The onboarding playbook (its page lists the clients in it).
+    playbook: int | None = None
+
+
+def _demo_ids(database_url: str) -> DemoIds:
     from sqlalchemy import select
 
     from tenure.db.engine import make_engine
-    from tenure.db.models import Contact
+    from tenure.db.models import Contact, Playbook
     from tenure.db.uow import session_factory
 
     engine = make_engine(database_url, pool_size=1)
     try:
         with session_factory(engine)() as session:
-            return session.scalar(
+            client = session.scalar(
                 select(Contact.id)
                 .where(Contact.stage == "client", Contact.client_since.is_not(None))
                 .order_by(Contact.client_since, Contact.id)
                 .limit(1)
             )
+            playbook = session.scalar(select(Playbook.id).order_by(Playbook.id).limit(1))
+            return DemoIds(client, playbook)
     finally:
         engine.dispose()
 
 
 @contextmanager
-def demo_server() -> Iterator[tuple[str, int | None]]:
-    """A fresh demo database served on a free port: yields (base URL, long-time client id)."""
+def demo_server() -> Iterator[tuple[str, DemoIds]]:
+    """A fresh demo database served on a free port: yields (base URL, the ids to visit)."""
     workdir = Path(tempfile.mkdtemp(prefix="tenure-screenshots-"))
     url = f"sqlite:///{workdir / 'demo.db'}"
     env = {**os.environ, "TENURE_DATABASE_URL": url, "TENURE_EMBEDDED_WORKER": "false"}
@@ -118,7 +129,7 @@ def demo_server() -> Iterator[tuple[str, int | None]]:
         say("creating the demo database (about a minute)…")
         _tenure("db", "upgrade", env=env)
         _tenure("demo", env=env)
-        client_id = _longest_client(url)
+        ids = _demo_ids(url)
         process = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
             [str(BIN / "tenure"), "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
@@ -127,7 +138,7 @@ def demo_server() -> Iterator[tuple[str, int | None]]:
         )
         base_url = f"http://127.0.0.1:{port}"
         _wait_until_up(base_url, process)
-        yield base_url, client_id
+        yield base_url, ids
     finally:
         if process is not None:
             process.terminate()
@@ -139,28 +150,36 @@ def demo_server() -> Iterator[tuple[str, int | None]]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def shots(client_id: int | None) -> list[Shot]:
+def shots(ids: DemoIds) -> list[Shot]:
     pages = [
         Shot("today", "Today", "/"),
         Shot("clients", "Clients list", "/contacts?stage=client"),
     ]
-    if client_id is not None:
-        pages.append(Shot("client", "A long-time client", f"/contacts/{client_id}"))
+    if ids.client is not None:
+        pages.append(Shot("client", "A long-time client", f"/contacts/{ids.client}"))
     pages += [
         Shot("schedule", "Schedule", "/schedule"),
+        Shot("schedule-month", "Schedule, month", "/schedule?view=month"),
         Shot("cases", "Cases", "/cases"),
         Shot("automation", "Automation", "/automation"),
+    ]
+    if ids.playbook is not None:
+        path = f"/automation/playbooks/{ids.playbook}"
+        pages.append(Shot("playbook", "A playbook and its clients", path))
+    pages += [
+        Shot("playbook-new", "The playbook editor", "/automation/playbooks/new"),
         Shot("analytics", "Analytics", "/analytics"),
         Shot("settings", "Settings", "/settings"),
+        Shot("api-docs", "API docs", "/api/docs"),
     ]
     return pages
 
 
-def photograph(base_url: str, client_id: int | None, out: Path) -> tuple[list[Path], list[str]]:
+def photograph(base_url: str, ids: DemoIds, out: Path) -> tuple[list[Path], list[str]]:
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
-    for shot in shots(client_id):  # a page that is gone must not leave an old picture behind
+    for shot in shots(ids):  # a page that is gone must not leave an old picture behind
         for label in VIEWPORTS:
             (out / f"{shot.name}-{label}.png").unlink(missing_ok=True)
     written: list[Path] = []
@@ -184,7 +203,7 @@ def photograph(base_url: str, client_id: int | None, out: Path) -> tuple[list[Pa
                 page.fill("#password", PASSWORD)
                 page.click("button[type=submit]")
                 page.wait_for_url(base_url + "/")
-                for shot in shots(client_id):
+                for shot in shots(ids):
                     response = page.goto(base_url + shot.path)
                     status = response.status if response else 0
                     if status == 404:
@@ -209,16 +228,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("screenshots"))
     parser.add_argument("--base-url", help="photograph this running server (with the demo)")
     parser.add_argument("--client-id", type=int, help="with --base-url: the client page to take")
+    parser.add_argument("--playbook-id", type=int, help="with --base-url: the playbook page")
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).exists():
         say(f"{CHROMIUM} is missing: install Debian's chromium package", err=True)
         return 2
     started = time.perf_counter()
     if args.base_url:
-        written, skipped = photograph(args.base_url.rstrip("/"), args.client_id, args.out)
+        ids = DemoIds(args.client_id, args.playbook_id)
+        written, skipped = photograph(args.base_url.rstrip("/"), ids, args.out)
     else:
-        with demo_server() as (base_url, client_id):
-            written, skipped = photograph(base_url, client_id, args.out)
+        with demo_server() as (base_url, ids):
+            written, skipped = photograph(base_url, ids, args.out)
     for path in written:
         say(f"wrote {path}")
     for note in skipped:

@@ -7,9 +7,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 from fastapi import FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from tenure import __version__
 from tenure.api import errors as api_errors
@@ -20,6 +25,7 @@ from tenure.db.uow import session_factory
 from tenure.web import errors as web_errors
 from tenure.web.app import install_web
 from tenure.web.deps import LoginRequired
+from tenure.web.security import docs_csp
 from tenure.worker.runner import start_in_thread
 
 DESCRIPTION = """Tenure manages confirmed, ongoing client relationships.
@@ -54,16 +60,45 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served by _api_docs, from local files
         redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     install_api(app)
+    _api_docs(app)
     install_web(app)
     _route_errors(app)
     return app
+
+
+#: Swagger UI's files as installed by the package manager (the fastapi-offline wheel ships
+#: Swagger UI 5, which renders OpenAPI 3.1), served from here: the docs never load a CDN.
+SWAGGER_FILES = Path(fastapi_offline.__file__).parent / "static"
+DOCS_ASSETS = "/api/docs-assets"
+
+
+def _api_docs(app: FastAPI) -> None:
+    """/api/docs: Swagger UI from local files, with a policy that allows its one inline script
+    by hash (the rest of the app keeps its strict policy)."""
+    assert app.openapi_url is not None
+    html = get_swagger_ui_html(
+        openapi_url=app.openapi_url,
+        title="Tenure API",
+        swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+        swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+        swagger_favicon_url="/static/favicon.svg",
+    ).body
+    policy = docs_csp(bytes(html).decode())
+
+    def docs() -> HTMLResponse:
+        return HTMLResponse(
+            bytes(html), headers={"Content-Security-Policy": policy, "X-Frame-Options": "DENY"}
+        )
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(SWAGGER_FILES)), name="api-docs-assets")
+    app.add_api_route("/api/docs", docs, methods=["GET"], include_in_schema=False)
 
 
 def _route_errors(app: FastAPI) -> None:

@@ -25,9 +25,18 @@ from tenure.db.models import (
     Affiliation,
     Agreement,
     Base,
+    Case,
+    Commitment,
     Contact,
+    Delivery,
     Interaction,
+    Job,
+    KnowledgeEntry,
     Membership,
+    PlaybookRun,
+    Rule,
+    Schedule,
+    Service,
     TimelineEvent,
     Transition,
     User,
@@ -182,6 +191,58 @@ def test_demo_has_the_promised_shape_and_a_legal_history(db: Database) -> None:
         assert principal.user.email == DEMO_OWNER_EMAIL
         assert principal.role == "owner"
 
+        _assert_the_present(session, ws, contacts, events)
+
+
+def _assert_the_present(
+    session: Session, ws: int, contacts: list[Contact], events: list[TimelineEvent]
+) -> None:
+    """The weeks around today: plans with past work done and next weeks booked, a few double
+    bookings, cases in every status and priority, knowledge, promises, and automation
+    installed after the history with onboarding runs under way."""
+    clients = {c.id for c in contacts if c.stage == "client"}
+    assert len(_of(session, Service, ws)) >= 6
+    plans = _of(session, Schedule, ws)
+    assert len({p.contact_id for p in plans}) >= len(clients) // 4
+    assert {p.contact_id for p in plans} <= clients
+    work = _of(session, Delivery, ws)
+    past = [d for d in work if d.scheduled_start < DEMO_MIDNIGHT]
+    ahead = [d for d in work if d.scheduled_start >= DEMO_MIDNIGHT]
+    assert {d.status for d in past} == {"delivered", "no_show", "cancelled"}
+    assert sum(d.status == "delivered" for d in past) >= 30
+    assert ahead and all(d.status == "scheduled" for d in ahead)
+    overlapping = {
+        (a.id, b.id)
+        for a in ahead
+        for b in ahead
+        if a.id < b.id
+        and a.assignee_id == b.assignee_id
+        and a.scheduled_start < (b.scheduled_end or b.scheduled_start)
+        and b.scheduled_start < (a.scheduled_end or a.scheduled_start)
+    }
+    assert 1 <= len(overlapping) <= 10
+    support = _of(session, Case, ws)
+    assert {(c.status, c.priority) for c in support} == {
+        (s, p)
+        for s in ("open", "pending", "resolved", "closed")
+        for p in ("low", "normal", "high", "urgent")
+    }
+    assert all(c.first_response_at for c in support if c.status != "open")
+    assert len({k.contact_id for k in _of(session, KnowledgeEntry, ws)}) >= 20
+    assert {c.status for c in _of(session, Commitment, ws)} >= {"open", "kept"}
+
+    # Automation came after the history, so nothing in it was dispatched to a rule.
+    rules = _of(session, Rule, ws)
+    assert len(rules) >= 4 and all(r.enabled for r in rules)
+    assert min(r.created_at for r in rules) >= max(e.recorded_at for e in events)
+    jobs = _of(session, Job, ws)
+    assert {j.kind for j in jobs} == {"playbook.step"}
+    runs = _of(session, PlaybookRun, ws)
+    assert {r.status for r in runs} == {"running", "completed", "cancelled"}
+    running = [r for r in runs if r.status == "running"]
+    assert len(running) >= 3 and any(r.steps_done for r in running)
+    assert {r.contact_id for r in runs} <= clients
+
 
 def _digest(db: Database, workspace_id: int) -> str:
     """What a person sees of the demo, without ids or wall-clock times."""
@@ -199,6 +260,18 @@ def _digest(db: Database, workspace_id: int) -> str:
             "interactions": sorted(
                 (names[i.contact_id], i.occurred_at.isoformat(), i.subject, i.body)
                 for i in _of(session, Interaction, workspace_id)
+            ),
+            "deliveries": sorted(
+                (names[d.contact_id], d.title, d.status, d.scheduled_start.isoformat())
+                for d in _of(session, Delivery, workspace_id)
+            ),
+            "cases": sorted(
+                (names[c.contact_id], c.subject, c.status, c.priority)
+                for c in _of(session, Case, workspace_id)
+            ),
+            "runs": sorted(
+                (names[r.contact_id], r.status, r.steps_done)
+                for r in _of(session, PlaybookRun, workspace_id)
             ),
         }
     return hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()

@@ -57,3 +57,35 @@ def test_today_list_and_client_page_do_not_grow_with_data(browser, server, db, t
     _grow(db, tenant, contact_id, 40)
     large = {p: _count(browser, server, p) for p in ("/", "/contacts", url, "/analytics")}
     assert small == large, (small, large)
+
+
+def test_playbook_pages_do_not_grow_with_runs(browser, server, db, tenant) -> None:
+    from tenure.db.uow import session_factory, unit_of_work
+    from tenure.domain.contacts import ContactKind
+    from tenure.services import contacts, playbooks
+
+    step = {"day": 2, "action": {"type": "create_activity", "kind": "task", "title": "Hi"}}
+    with unit_of_work(session_factory(db.engine)) as session:
+        ctx = tenant.ctx(session)
+        book = playbooks.create_playbook(ctx, name="Onboard", steps=[step] * 3).id
+        other = playbooks.create_playbook(ctx, name="Other", steps=[step]).id
+        client = contacts.create_contact(ctx, kind=ContactKind.PERSON, display_name="C").contact.id
+
+    def grow(n: int) -> None:
+        with unit_of_work(session_factory(db.engine)) as session:
+            ctx = tenant.ctx(session)
+            for i in range(n):
+                someone = contacts.create_contact(
+                    ctx, kind=ContactKind.PERSON, display_name=f"Run {i}"
+                ).contact.id
+                playbooks.start(ctx, playbook_id=book, contact_id=someone)
+            for run in playbooks.runs_of_contact(ctx, client):
+                playbooks.cancel(ctx, run.run.id)
+            playbooks.start(ctx, playbook_id=other, contact_id=client)
+
+    paths = (f"/automation/playbooks/{book}", f"/contacts/{client}", "/automation")
+    grow(3)
+    small = {p: _count(browser, server, p) for p in paths}
+    grow(40)
+    large = {p: _count(browser, server, p) for p in paths}
+    assert small == large, (small, large)

@@ -6,7 +6,7 @@ Each report takes a constant number of aggregate queries, whatever the number of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from tenure.db.repositories.analytics import AnalyticsRepository
@@ -32,6 +32,7 @@ from tenure.domain.retention import (
     revenue_series,
     spell_stats,
 )
+from tenure.domain.retention.bands import TenureBand, tenure_bands
 from tenure.services.context import Ctx
 
 MonthArg = Month | str | None
@@ -68,6 +69,8 @@ class TenureReport:
     period: Period
     scope: Scope
     tenure: TenureSummary
+    #: The spells by length (``domain.retention.bands``), ongoing and completed.
+    bands: list[TenureBand] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -176,7 +179,8 @@ def tenure(
     summary = TenureSummary(
         as_of, spell_stats(lengths["completed"]), spell_stats(lengths["ongoing"])
     )
-    return TenureReport(period, scope, summary)
+    bands = tenure_bands(lengths["ongoing"], lengths["completed"])
+    return TenureReport(period, scope, summary, bands)
 
 
 def revenue(

@@ -59,6 +59,7 @@ class RunView:
     run: PlaybookRun
     playbook_name: str
     steps: list[P.StepProgress] = field(default_factory=list)
+    contact_name: str = ""
 
 
 def _repo(ctx: Ctx) -> PlaybookRepository:
@@ -285,6 +286,19 @@ def runs_of_contact(ctx: Ctx, contact_id: int) -> list[RunView]:
     ctx.require(Permission.READ)
     ContactRepository(ctx.session, ctx.workspace_id).get(contact_id)
     return _views(ctx, list(_runs(ctx).of_contact(contact_id)))
+
+
+def runs_of_playbook(ctx: Ctx, playbook_id: int, *, limit: int = 100) -> list[RunView]:
+    """A playbook's runs (running first, then newest), with each client's name and progress."""
+    ctx.require(Permission.READ)
+    check_limit(limit)
+    _repo(ctx).get(playbook_id)
+    runs = list(_runs(ctx).of_playbook(playbook_id, limit=limit))
+    names = _runs(ctx).contact_names(sorted({r.contact_id for r in runs}))
+    return [
+        RunView(v.run, v.playbook_name, v.steps, names.get(v.run.contact_id, ""))
+        for v in _views(ctx, runs)
+    ]
 
 
 def get_run(ctx: Ctx, run_id: int) -> RunView:

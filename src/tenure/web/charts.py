@@ -72,3 +72,50 @@ def bar_chart(points: Sequence[Point], *, title: str) -> Markup:
         f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
         f'aria-label="{escape(title)}"><title>{escape(title)}</title>{bars}</svg>'
     )
+
+
+def histogram(
+    groups: Sequence[tuple[str, Sequence[float]]], *, series: Sequence[str], title: str
+) -> Markup:
+    """Vertical bars side by side per group (one per series, told apart by class ``s0``,
+    ``s1``…), a legend, the count above each bar and a <title> per bar for hover text."""
+    if not groups or not series:
+        return Markup("")
+    top = max((v for _, values in groups for v in values), default=0) or 1
+    height, bottom, legend = 240, 28, 22
+    plot = height - bottom - legend - 14
+    slot = (WIDTH - 2 * PAD) / len(groups)
+    bar = min(slot * 0.8 / len(series), 48)
+    parts: list[str] = []
+    for i, (label, values) in enumerate(groups):
+        left = PAD + i * slot + (slot - bar * len(series)) / 2
+        for k, value in enumerate(values):
+            h = plot * value / top
+            x, y = left + k * bar, legend + 14 + plot - h
+            parts.append(
+                f'<rect class="bar s{k}" x="{x:.1f}" y="{y:.1f}" width="{bar - 2:.1f}" '
+                f'height="{h:.1f}"><title>{escape(label)}, {escape(series[k])}: '
+                f"{value:g}</title></rect>"
+            )
+            if value:
+                parts.append(
+                    f'<text class="axis" x="{x + (bar - 2) / 2:.1f}" y="{y - 3:.1f}" '
+                    f'text-anchor="middle">{value:g}</text>'
+                )
+        parts.append(
+            f'<text class="axis" x="{PAD + i * slot + slot / 2:.1f}" y="{height - 8}" '
+            f'text-anchor="middle">{escape(label)}</text>'
+        )
+    keys = "".join(
+        f'<rect class="bar s{k}" x="{PAD + k * 170}" y="4" width="12" height="12"/>'
+        f'<text class="axis" x="{PAD + k * 170 + 18}" y="14">{escape(name)}</text>'
+        for k, name in enumerate(series)
+    )
+    baseline = legend + 14 + plot
+    # Every text above went through escape().
+    return Markup(  # noqa: S704
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'aria-label="{escape(title)}"><title>{escape(title)}</title>{keys}'
+        f'<line class="grid" x1="{PAD}" y1="{baseline}" x2="{WIDTH - PAD}" y2="{baseline}"/>'
+        f"{''.join(parts)}</svg>"
+    )

@@ -1,7 +1,15 @@
-"""Security headers on every web response: a strict CSP with no inline script or style."""
+"""Security headers on every web response: a strict CSP with no inline script or style.
+
+The API docs page (Swagger UI, served from the installed package, never a CDN) is the one
+exception, and only for itself: its inline start-up script is allowed by its hash, and Swagger
+UI sets inline style attributes, so that page alone allows inline styles.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request, Response
@@ -20,6 +28,20 @@ CSP = "; ".join(
         "object-src 'none'",
     ]
 )
+
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+
+def docs_csp(html: str) -> str:
+    """The policy of the API docs page: the app's own, plus the hashes of the page's inline
+    scripts (and nothing else inline), plus the inline styles Swagger UI needs."""
+    hashes = [
+        "'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
+        for body in _INLINE_SCRIPT.findall(html)
+    ]
+    return CSP.replace("script-src 'self'", " ".join(["script-src 'self'", *hashes])).replace(
+        "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+    )
 
 
 async def security_headers(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from tenure.db.models import (
@@ -160,6 +160,21 @@ class PlaybookRunRepository(Repository[PlaybookRun]):
         if for_update:
             stmt = stmt.with_for_update()
         return self.session.scalars(stmt.order_by(PlaybookRun.id)).all()
+
+    def of_playbook(self, playbook_id: int, *, limit: int) -> Sequence[PlaybookRun]:
+        """A playbook's runs, running ones first, then newest first."""
+        running = case((PlaybookRun.status == "running", 0), else_=1)
+        stmt = self.select().where(PlaybookRun.playbook_id == playbook_id)
+        stmt = stmt.order_by(running, PlaybookRun.id.desc()).limit(limit)
+        return self.session.scalars(stmt).all()
+
+    def contact_names(self, contact_ids: Sequence[int]) -> dict[int, str]:
+        if not contact_ids:
+            return {}
+        stmt = select(Contact.id, Contact.display_name).where(
+            Contact.workspace_id == self.workspace_id, Contact.id.in_(list(contact_ids))
+        )
+        return {int(i): str(n) for i, n in self.session.execute(stmt).all()}
 
     def count_of_playbook(self, playbook_id: int) -> int:
         stmt = self.select(PlaybookRun.id).where(PlaybookRun.playbook_id == playbook_id).limit(1)

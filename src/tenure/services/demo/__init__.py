@@ -3,8 +3,10 @@
 ``load_demo`` creates the workspace "Northwind Accounting" (slug ``demo``) with four members and
 about 200 contacts, then replays two years of their history through the ordinary services
 (contacts, agreements, lifecycle, interactions), each action at its historical moment
-(``Ctx.now``), so every rule is checked and every transition and timeline event is real. It is
-deterministic: the same seed and the same ``today`` give the same workspace.
+(``Ctx.now``), so every rule is checked and every transition and timeline event is real. Then
+the weeks around today (``present.py``): service plans with their deliveries, cases, knowledge,
+promises, and the default automation with onboarding runs under way. It is deterministic: the
+same seed and the same ``today`` give the same workspace.
 
 Like every service it never commits; the caller owns the unit of work.
 """
@@ -31,6 +33,7 @@ from tenure.services.demo import data
 from tenure.services.demo.calendar import DemoCalendar
 from tenure.services.demo.cast import Actor, Casting
 from tenure.services.demo.history import History, Step
+from tenure.services.demo.present import Present
 
 __all__ = [
     "DEMO_OWNER_EMAIL",
@@ -147,6 +150,13 @@ def load_demo(
     profiles = Casting(rng, calendar, staff).cast()
     steps = History(rng, calendar, staff, profiles).plan()
     _replay(session, workspace.id, steps, progress)
+
+    def make_ctx(actor: Actor, moment: datetime) -> Ctx:
+        return _ctx(session, workspace.id, actor.user_id, actor.role, now=moment)
+
+    # Its own random stream: the history stays the same for a seed whatever is added here.
+    present = random.Random(f"{seed}:present")  # noqa: S311 - demo data, not security
+    Present(present, calendar, staff, profiles, make_ctx).run()
 
     token = access.create_token(
         session, workspace_id=workspace.id, user_id=owner.id, name=TOKEN_NAME

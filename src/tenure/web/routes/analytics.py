@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from tenure.services import analytics
-from tenure.web.charts import Point, bar_chart, line_chart
+from tenure.web.charts import Point, bar_chart, histogram, line_chart
 from tenure.web.deps import WebCtx
 from tenure.web.render import build_templates, context
 
@@ -19,6 +19,10 @@ templates = build_templates()
 
 #: Spreadsheets run cells that start with these as formulas: neutralize them.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+#: The two series of the tenure distribution (ongoing spells, completed spells).
+TENURE_SERIES = ("Current clients", "Ended relationships")
 
 
 def _month(m: Any) -> str:
@@ -56,6 +60,13 @@ def analytics_page(
         "reasons": bar_chart(
             [Point(r.reason.replace("_", " "), r.ended) for r in reasons.reasons],
             title="Why relationships ended",
+        ),
+        "tenure": histogram(
+            [(b.label, (b.ongoing, b.completed)) for b in tenure.bands]
+            if any(b.total for b in tenure.bands)
+            else [],
+            series=TENURE_SERIES,
+            title="How long relationships last: current clients and ended relationships",
         ),
     }
     return templates.TemplateResponse(
@@ -120,6 +131,29 @@ def cohorts_csv(ctx: WebCtx, start: str | None = None, end: str | None = None) -
         for c in report.cohorts
     ]
     return _csv(rows, "cohorts.csv")
+
+
+@router.get("/analytics/tenure.csv")
+def tenure_csv(
+    ctx: WebCtx, start: str | None = None, end: str | None = None, tag: str | None = None
+) -> Response:
+    """The tenure distribution: spells per band of length, ongoing and ended."""
+    report = analytics.tenure(ctx, start=start or None, end=end or None, tag=tag or None)
+    rows: list[list[Any]] = [
+        ["band", "from_days", "to_days", "current_clients", "ended_relationships", "total"]
+    ]
+    rows += [
+        [
+            b.label,
+            b.first_day,
+            "" if b.last_day is None else b.last_day,
+            b.ongoing,
+            b.completed,
+            b.total,
+        ]
+        for b in report.bands
+    ]
+    return _csv(rows, "tenure.csv")
 
 
 def _csv(rows: list[list[Any]], filename: str) -> Response:

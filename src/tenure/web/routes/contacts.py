@@ -15,14 +15,20 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from tenure.db.repositories.contacts import ContactFilter
+from tenure.db.repositories.contacts import ContactFilter, ContactRepository
 from tenure.db.repositories.scheduling import ActivityFilter, CaseFilter, DeliveryFilter
 from tenure.domain.activities import ActivityKind
 from tenure.domain.agreements import AgreementKind, BillingPeriod
 from tenure.domain.cases import CasePriority
 from tenure.domain.commitments import CommitmentAction
 from tenure.domain.contacts import ContactKind
-from tenure.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from tenure.domain.errors import (
+    ContactMerged,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from tenure.domain.events import EventType
 from tenure.domain.health import band_range
 from tenure.domain.knowledge import KnowledgeKind
@@ -46,6 +52,7 @@ from tenure.services.contacts import EmailIn, PhoneIn
 from tenure.services.context import Ctx
 from tenure.web.deps import WebCtx
 from tenure.web.render import build_templates, context
+from tenure.web.routes.playbooks import cancel_for_client, client_playbooks, start_for_client
 
 router = APIRouter()
 templates = build_templates()
@@ -282,6 +289,8 @@ def _client_page(
         ).items,
         "schedules": schedules.list_schedules(ctx, contact_id=contact_id, limit=20).items,
         "cases": cases.list_cases(ctx, filters=CaseFilter(contact_id=contact_id), limit=20).items,
+        **client_playbooks(ctx, contact_id),
+        "merged_note": _merged_note(ctx, request, view.contact),
         "members": access.list_members(ctx),
         "form": form,
         "errors": errors or {},
@@ -311,7 +320,25 @@ def client_page(
     cursor: str | None = None,
     type: list[str] | None = None,
 ) -> Response:
-    return _client_page(request, ctx, contact_id, types=[t for t in type or [] if t], cursor=cursor)
+    try:
+        return _client_page(
+            request, ctx, contact_id, types=[t for t in type or [] if t], cursor=cursor
+        )
+    except ContactMerged as exc:  # a merged-away contact's page is its survivor's
+        target = f"/contacts/{exc.merged_into}?merged_from={contact_id}"
+        return RedirectResponse(target, status_code=303)
+
+
+def _merged_note(ctx: Ctx, request: Request, survivor: Any) -> str:
+    """ "X was merged into Y", after following a merged-away contact's link (only for a
+    contact that really was merged into this one)."""
+    raw = request.query_params.get("merged_from", "")
+    if not raw.isdigit() or len(raw) > 18:
+        return ""
+    old = ContactRepository(ctx.session, ctx.workspace_id).find(int(raw))
+    if old is None or old.merged_into_id != survivor.id:
+        return ""
+    return f"{old.display_name} was merged into {survivor.display_name}"
 
 
 Action = Callable[[Ctx, int, Any, Request], Any]
@@ -553,6 +580,8 @@ ACTIONS: dict[str, Action] = {
     "activity-action": _activity_action,
     "schedule": _add_schedule,
     "case": _open_case,
+    "playbook": start_for_client,
+    "playbook-cancel": cancel_for_client,
 }
 
 
