@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from tenure.db.uow import open_session
+from tenure.db.uow import finish, open_session
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -20,7 +20,7 @@ def request_session(request: Request) -> Iterator[Session]:
     session = open_session(request.app.state.sessions, write=request.method not in READ_METHODS)
     try:
         yield session
-        session.commit()
+        finish(session)
     except BaseException:
         session.rollback()
         raise

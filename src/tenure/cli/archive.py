@@ -73,7 +73,7 @@ def export_contacts(
     """The contact list as CSV, with the list's filters and sort."""
     if health_band and health_band not in ("at_risk", "watch", "healthy"):
         raise InvalidInput.one("health_band", "choice", "must be at_risk, watch or healthy")
-    with workspace_ctx(workspace) as ctx, _text_out(output) as out:
+    with workspace_ctx(workspace, write=False) as ctx, _text_out(output) as out:
         filters = ContactFilter(
             stage=stage,
             tag=tag,
@@ -98,7 +98,7 @@ def export_timeline(
     workspace: str = WorkspaceOption,
 ) -> None:
     """One contact's timeline as CSV, newest first."""
-    with workspace_ctx(workspace) as ctx, _text_out(output) as out:
+    with workspace_ctx(workspace, write=False) as ctx, _text_out(output) as out:
         rows = exports.timeline_csv(ctx, out, contact_id=contact_id)
     _report(output, rows)
 
@@ -113,7 +113,7 @@ def export_workspace(
     """The whole workspace as a versioned archive (zip of JSON Lines; no secrets)."""
     partial = output.with_name(output.name + ".partial")
     try:
-        with workspace_ctx(workspace) as ctx, partial.open("wb") as out:
+        with workspace_ctx(workspace, write=False) as ctx, partial.open("wb") as out:
             manifest = exports.write_archive(ctx, out)
         os.replace(partial, output)
     finally:

@@ -14,6 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tenure.db.engine import WRITE_OPTION
 
+#: ``session.info`` keys: whether the unit of work was opened for writing, its factory, and the
+#: rows a read-only unit of work set aside to write after it ends (see ``write_after_read``).
+WRITABLE = "tenure.writable"
+FACTORY = "tenure.factory"
+AFTER_READ = "tenure.after_read"
+
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     # expire_on_commit=False: edges render what they loaded after the commit without reloading.
@@ -22,10 +28,37 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 def open_session(factory: sessionmaker[Session], *, write: bool) -> Session:
     session = factory()
+    session.info[WRITABLE] = write
+    session.info[FACTORY] = factory
     if write:
         # Begin now, as a write transaction, so SQLite takes its write lock up front.
         session.connection(execution_options={WRITE_OPTION: True})
     return session
+
+
+def is_read_only(session: Session) -> bool:
+    return session.info.get(WRITABLE) is False
+
+
+def write_after_read(session: Session, row: object) -> None:
+    """Keep ``row`` aside and insert it in a short write transaction of its own once the
+    read-only unit of work ends (``finish``).
+
+    For the rare record that a read must leave behind (an audit entry of an export): written
+    inside the read, it would turn the read into a write transaction, and on SQLite hold the
+    database's one write lock for as long as the read takes (minutes for a large export).
+    Written at the end of the same transaction instead, it could be refused there, because
+    SQLite cannot upgrade a read whose snapshot another writer has since moved past."""
+    session.info.setdefault(AFTER_READ, []).append(row)
+
+
+def finish(session: Session) -> None:
+    """Commit the unit of work, then write what a read-only one set aside."""
+    session.commit()
+    rows = session.info.pop(AFTER_READ, None)
+    if rows:
+        with unit_of_work(session.info[FACTORY], write=True) as writer:
+            writer.add_all(rows)
 
 
 @contextmanager
@@ -33,7 +66,7 @@ def unit_of_work(factory: sessionmaker[Session], *, write: bool = True) -> Itera
     session = open_session(factory, write=write)
     try:
         yield session
-        session.commit()
+        finish(session)
     except BaseException:
         session.rollback()
         raise

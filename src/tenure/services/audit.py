@@ -18,6 +18,7 @@ from tenure.db.repositories.pagination import (
     id_cursor,
     page_of,
 )
+from tenure.db.uow import is_read_only, write_after_read
 from tenure.domain.access import Permission
 from tenure.services.context import Ctx
 
@@ -41,6 +42,11 @@ def record(
         details=details or {},
         created_at=utcnow(),
     )
+    if is_read_only(session):
+        # An export or a personal-data answer: recorded once the read is over, so a long read
+        # never holds the write lock (db.uow.write_after_read).
+        write_after_read(session, entry)
+        return entry
     session.add(entry)
     session.flush()
     return entry

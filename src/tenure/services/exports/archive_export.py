@@ -73,8 +73,8 @@ def write_archive(ctx: Ctx, out: IO[bytes]) -> dict[str, Any]:
     """Write the workspace's archive to ``out``; returns the manifest. Owners and admins only;
     audited as ``workspace.exported``."""
     ctx.require(Permission.ADMIN)
-    # Audited first: the export then reads in the transaction that wrote its audit row (on
-    # SQLite a read transaction that writes at its end can be refused as stale).
+    # In a read-only unit of work (a GET, the CLI) the entry is written once the read is over
+    # (db.uow.write_after_read): an export never holds SQLite's write lock while it reads.
     audit.log(ctx, "workspace.exported", format_version=ARCHIVE_VERSION)
     workspace = ctx.session.get(Workspace, ctx.workspace_id)
     assert workspace is not None
