@@ -89,3 +89,35 @@ def test_playbook_pages_do_not_grow_with_runs(browser, server, db, tenant) -> No
     grow(40)
     large = {p: _count(browser, server, p) for p in paths}
     assert small == large, (small, large)
+
+
+def test_import_pages_do_not_grow_with_imports(browser, server, db, tenant) -> None:
+    from tenure.db.uow import session_factory, unit_of_work
+    from tenure.services.imports import drafts
+    from tenure.services.imports.jobs import ImportRequest
+
+    content = b"name,email\nAda,ada@example.com\n"
+
+    def grow(n: int) -> int:
+        with unit_of_work(session_factory(db.engine)) as session:
+            ctx = tenant.ctx(session)
+            last = 0
+            for i in range(n):
+                job = drafts.stage(
+                    ctx, content, ImportRequest(), filename=f"f{i}.csv", kind="contacts"
+                )
+                if i % 2:  # half of them finished, with a report as long as the data
+                    job.status, job.options = "done", {}
+                    job.report = [
+                        {"row": r, "column": "email", "value": "x", "rule": "email", "message": "m"}
+                        for r in range(n)
+                    ]
+                last = job.id
+            return last
+
+    grow(3)
+    paths = ("/imports", f"/imports/{grow(1)}", f"/imports/{grow(2)}")
+    small = {p: _count(browser, server, p) for p in paths}
+    grow(30)
+    large = {p: _count(browser, server, p) for p in paths}
+    assert small == large, (small, large)
