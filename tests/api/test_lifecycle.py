@@ -299,6 +299,59 @@ def test_the_last_active_agreement_ending_ends_the_relationship(api) -> None:
     assert last["to_stage"] == "former_client"
 
 
+def test_ending_cancels_the_agreements_that_had_not_started_and_ends_the_rest(api) -> None:
+    """An agreement that starts after the relationship's end never ran: it is cancelled (why is
+    on the timeline), never ended before its start. One that starts on the end date ends."""
+    end_on = days_ago(5)
+    client, running = make_client(api, starts_on=days_ago(100))
+    starts_that_day, after_the_end, in_the_future = (
+        confirm(api, create_agreement(api, client["id"], title=title, starts_on=iso(start))["id"])
+        for title, start in (
+            ("Same day", end_on),
+            ("After the end", days_ago(3)),
+            ("Next month", today() + timedelta(days=30)),
+        )
+    )
+    ok(
+        api.post(
+            f"/contacts/{client['id']}/end",
+            json={"reason": "competitor", "effective_on": iso(end_on)},
+        ),
+        201,
+    )
+    for a in (running, starts_that_day):
+        ended = get(api, f"/agreements/{a['id']}")
+        assert (ended["status"], ended["ended_on"], ended["end_reason"]) == (
+            "ended",
+            iso(end_on),
+            "competitor",
+        )
+    for a in (after_the_end, in_the_future):
+        never_ran = get(api, f"/agreements/{a['id']}")
+        assert never_ran["status"] == "cancelled"
+        assert never_ran["ended_on"] is None and never_ran["end_reason"] is None
+        assert never_ran["starts_on"] == a["starts_on"]
+        assert "competitor" in never_ran["end_note"]
+    cancelled = get(api, f"/contacts/{client['id']}/timeline", type="agreement.cancelled")["items"]
+    assert sorted(e["subject_id"] for e in cancelled) == sorted(
+        [after_the_end["id"], in_the_future["id"]]
+    )
+    for e in cancelled:
+        assert e["data"]["reason"] == "competitor"
+        assert e["data"]["relationship_ended_on"] == iso(end_on)
+        assert e["occurred_at"].startswith(iso(end_on))
+        assert "before its start" in e["summary"]
+    assert timeline_types(api, client["id"]).count("agreement.ended") == 2
+    body = get(api, f"/contacts/{client['id']}")
+    assert body["stage"] == "former_client" and body["tenure_days"] == 95
+
+
+def test_a_user_still_cannot_cancel_an_active_agreement(api) -> None:
+    _, active = make_client(api, starts_on=today() + timedelta(days=10))
+    problem(api.post(f"/agreements/{active['id']}/cancel"), 409, "invalid-transition")
+    assert get(api, f"/agreements/{active['id']}")["status"] == "active"
+
+
 # --- reactivation ---------------------------------------------------------------------------------
 
 

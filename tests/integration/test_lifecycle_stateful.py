@@ -19,11 +19,14 @@ appends. After every step the whole database is read back and checked:
   right type dated on its effective day;
 * **client ⇔ has an active agreement.** In this issue an active agreement is the only evidence
   there is, confirming one converts its contact, ending the relationship ends all of them, and
-  the last one ending ends the relationship (no other hold exists yet). So a plain contact or a
-  former client never has an active agreement, and an explicit convert can never succeed: its
-  evidence is either another contact's, or not active. The rule still runs, to prove that the
-  refusals change nothing. When service deliveries arrive (a later issue) the invariant
-  becomes: client ⇔ active agreement or held by a scheduled/delivered delivery;
+  the last one ending ends the relationship (no other hold exists yet); one that had not
+  started when its relationship ended is cancelled with it, never ended before its start. So
+  a plain contact or a former client never has an active agreement, and an explicit convert
+  can never succeed: its evidence is either another contact's, or not active. The rule still
+  runs, to prove that the refusals change nothing. When service deliveries arrive (a later
+  issue) the invariant becomes: client ⇔ active agreement or held by a scheduled/delivered
+  delivery;
+* every ended agreement has ``ended_on >= starts_on``; no other agreement has an end date;
 * ``last_interaction_at`` is the latest ``occurred_at`` of the contact's interactions, and every
   interaction's body is stored exactly as given.
 """
@@ -470,6 +473,13 @@ class LifecycleMachine(RuleBasedStateMachine):
             m.stage, m.last_on = Stage.CLIENT, effective
         return aid
 
+    @precondition(lambda self: len(self.model_agreements) < MAX_AGREEMENTS)
+    @rule(target=agreements, contact=contacts, ahead=st.integers(min_value=1, max_value=30))
+    def sign_ahead(self, contact: int, ahead: int) -> int:
+        """Signed now to start later: ending the relationship before that start must cancel
+        it, not end it before it began (``day_offsets`` rarely draws a future start)."""
+        return self.sign(contact, ahead)
+
     def _pick(self, data: st.DataObject, ids: list[int]) -> int:
         return data.draw(st.sampled_from(sorted(ids)))
 
@@ -552,14 +562,27 @@ class LifecycleMachine(RuleBasedStateMachine):
         on = effective_on or self.today
         expect = self._to_former(contact, on, reason)
         active = self._active_of(contact)
+        # One that had not started by the end date never ran: cancelled, not ended.
+        unstarted = {aid for aid in active if (self.model_agreements[aid].starts_on or on) > on}
         expect.events += [
-            (contact, EventType.AGREEMENT_ENDED.value, "agreement", aid) for aid in active
+            (
+                contact,
+                (
+                    EventType.AGREEMENT_CANCELLED if aid in unstarted else EventType.AGREEMENT_ENDED
+                ).value,
+                "agreement",
+                aid,
+            )
+            for aid in active
         ]
         self._step(action, expect)
         m.stage, m.last_on = Stage.FORMER_CLIENT, on
         for aid in active:
-            self.model_agreements[aid].status = AgreementStatus.ENDED
-            self.model_agreements[aid].ended_on = on
+            if aid in unstarted:
+                self.model_agreements[aid].status = AgreementStatus.CANCELLED
+            else:
+                self.model_agreements[aid].status = AgreementStatus.ENDED
+                self.model_agreements[aid].ended_on = on
 
     @precondition(
         lambda self: sum(len(m.interactions) for m in self.model.values()) < MAX_INTERACTIONS
@@ -615,6 +638,15 @@ class LifecycleMachine(RuleBasedStateMachine):
                 m.starts_on,
                 m.ended_on,
             )
+            # Only an ended agreement has an end, and never before its start, however it
+            # ended (by itself, or with its relationship, back-dated or not).
+            if a.status == AgreementStatus.ENDED:
+                assert a.ended_on is not None
+                assert a.starts_on is None or a.ended_on >= a.starts_on, (
+                    f"agreement {aid} ended on {a.ended_on}, before its start {a.starts_on}"
+                )
+            else:
+                assert a.ended_on is None
         events_of_transition = Counter(
             e.subject_id for e in rows["timeline_events"] if e.subject_type == "transition"
         )

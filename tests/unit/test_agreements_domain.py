@@ -19,6 +19,7 @@ from tenure.domain.agreements import (
     can_agreement,
     check_agreement_dates,
     check_end_date,
+    fate_when_relationship_ends,
     monthly_value,
 )
 from tenure.domain.errors import InvalidInput, InvalidTransition
@@ -27,6 +28,7 @@ LEGAL = {
     (AgreementStatus.DRAFT, AgreementAction.CONFIRM): AgreementStatus.ACTIVE,
     (AgreementStatus.ACTIVE, AgreementAction.END): AgreementStatus.ENDED,
     (AgreementStatus.DRAFT, AgreementAction.CANCEL): AgreementStatus.CANCELLED,
+    (AgreementStatus.ACTIVE, AgreementAction.WITHDRAW): AgreementStatus.CANCELLED,
 }
 
 
@@ -103,6 +105,27 @@ def test_an_agreement_may_end_on_its_first_day_and_today() -> None:
     assert check_end_date(d, starts_on=d, today=d) == d
     with pytest.raises(InvalidInput):
         check_end_date(d + timedelta(days=1), starts_on=d, today=d)
+
+
+@given(starts=st.none() | days, ended=days)
+def test_a_relationship_end_never_dates_an_agreement_before_its_start(
+    starts: date | None, ended: date
+) -> None:
+    fate = fate_when_relationship_ends(starts, ended)
+    if starts is not None and starts > ended:
+        # It never ran: withdrawn, i.e. cancelled, never ended.
+        assert fate is AgreementAction.WITHDRAW
+        assert apply_agreement_action(AgreementStatus.ACTIVE, fate) is AgreementStatus.CANCELLED
+    else:
+        # Ended on the relationship's end date, which the end-date rules accept.
+        assert fate is AgreementAction.END
+        assert check_end_date(ended, starts_on=starts, today=ended) == ended
+
+
+def test_an_agreement_starting_on_the_end_date_ends_that_day() -> None:
+    d = date(2025, 5, 5)
+    assert fate_when_relationship_ends(d, d) is AgreementAction.END
+    assert fate_when_relationship_ends(d + timedelta(days=1), d) is AgreementAction.WITHDRAW
 
 
 # --- value ------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from tenure.cli.listing import add_show_command
 from tenure.cli.runtime import (
     JsonOption,
     WorkspaceOption,
@@ -20,6 +21,7 @@ from tenure.db.repositories.contacts import ContactFilter
 from tenure.domain.lifecycle import tenure_days
 from tenure.services import contacts as contact_service
 from tenure.services import lifecycle, timeline
+from tenure.services.context import Ctx
 
 app = typer.Typer(help="Contacts and clients.", no_args_is_help=True)
 
@@ -94,35 +96,29 @@ def list_command(
         console.print(f"more: --cursor {page.next_cursor}")
 
 
-@app.command("show")
-@handle_errors
-def show_command(
-    contact_id: int = typer.Argument(...),
-    workspace: str = WorkspaceOption,
-    as_json: bool = JsonOption,
-) -> None:
-    """One contact with its lifecycle history."""
-    with workspace_ctx(workspace, write=False) as ctx:
-        view = contact_service.get_contact(ctx, contact_id)
-        data = contact_dict(view.contact, ctx.today)
-        data["transitions"] = [
-            {
-                "from": t.from_stage,
-                "to": t.to_stage,
-                "effective_on": t.effective_on,
-                "reason": t.reason,
-                "evidence": f"{t.evidence_kind} {t.evidence_id}" if t.evidence_kind else None,
-            }
-            for t in lifecycle.transitions(ctx, contact_id)
-        ]
-        data["organizations"] = [
-            {"organization_id": a.organization_id, "name": a.organization_name, "title": a.title}
-            for a in view.affiliations
-            if a.person_id == contact_id
-        ]
-    if as_json:
-        print_json(data)
-        return
+def contact_details(ctx: Ctx, contact_id: int) -> dict[str, Any]:
+    """One contact with its lifecycle history and the organizations it works at."""
+    view = contact_service.get_contact(ctx, contact_id)
+    data = contact_dict(view.contact, ctx.today)
+    data["transitions"] = [
+        {
+            "from": t.from_stage,
+            "to": t.to_stage,
+            "effective_on": t.effective_on,
+            "reason": t.reason,
+            "evidence": f"{t.evidence_kind} {t.evidence_id}" if t.evidence_kind else None,
+        }
+        for t in lifecycle.transitions(ctx, contact_id)
+    ]
+    data["organizations"] = [
+        {"organization_id": a.organization_id, "name": a.organization_name, "title": a.title}
+        for a in view.affiliations
+        if a.person_id == contact_id
+    ]
+    return data
+
+
+def print_contact(data: dict[str, Any]) -> None:
     console.print(f"[bold]{data['display_name']}[/bold] ({data['kind']}, #{data['id']})")
     console.print(
         f"stage: {data['stage']}  client since: {data['client_since'] or '-'}  "
@@ -140,6 +136,17 @@ def show_command(
         console.print(
             f"  {t['effective_on']}: {t['from']} → {t['to']} {t['reason'] or t['evidence'] or ''}"
         )
+
+
+# ``contact_details`` already gives the dict: ``to_dict`` only copies it.
+add_show_command(
+    app,
+    argument="contact_id",
+    get=contact_details,
+    to_dict=dict,
+    help="One contact with its lifecycle history.",
+    render=print_contact,
+)
 
 
 @handle_errors

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import typer
 from rich.table import Table
 
+from tenure.cli.listing import CursorOption, LimitOption, add_show_command, cell, print_page
 from tenure.cli.runtime import (
     JsonOption,
     WorkspaceOption,
@@ -28,10 +28,6 @@ activities_app = typer.Typer(
 )
 deliveries_app = typer.Typer(help="Service deliveries.", no_args_is_help=True)
 cases_app = typer.Typer(help="Support cases.", no_args_is_help=True)
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 def activity_dict(a: Activity) -> dict[str, Any]:
@@ -130,9 +126,9 @@ def agenda_command(
     for name in ("overdue", "today", "upcoming"):
         table = Table("when (UTC)", "what", "title", "contact", title=f"{name} ({view.timezone})")
         for a in data[name]["activities"]:
-            table.add_row(_when(a["at"]), a["kind"], a["title"], str(a["contact_id"] or ""))
+            table.add_row(cell(a["at"]), a["kind"], a["title"], str(a["contact_id"] or ""))
         for d in data[name]["deliveries"]:
-            table.add_row(_when(d["scheduled_start"]), "delivery", d["title"], str(d["contact_id"]))
+            table.add_row(cell(d["scheduled_start"]), "delivery", d["title"], str(d["contact_id"]))
         console.print(table)
 
 
@@ -163,8 +159,8 @@ def extend_command(
 def list_schedules(
     contact: int = typer.Option(None, "--contact"),
     status: str = typer.Option(None, help="active or stopped"),
-    limit: int = typer.Option(50, min=1, max=200),
-    cursor: str = typer.Option(None),
+    limit: int = LimitOption,
+    cursor: str = CursorOption,
     workspace: str = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -174,7 +170,7 @@ def list_schedules(
             ctx, contact_id=contact, status=status, cursor=cursor, limit=limit
         )
         items = [schedule_dict(s) for s in page.items]
-    _render(
+    print_page(
         items,
         page.next_cursor,
         as_json,
@@ -182,16 +178,9 @@ def list_schedules(
     )
 
 
-@schedules_app.command("show")
-@handle_errors
-def show_schedule(
-    schedule_id: int = typer.Argument(...),
-    workspace: str = WorkspaceOption,
-    as_json: bool = JsonOption,
-) -> None:
-    with workspace_ctx(workspace, write=False) as ctx:
-        data = schedule_dict(schedules.get_schedule(ctx, schedule_id))
-    _show(data, as_json)
+add_show_command(
+    schedules_app, argument="schedule_id", get=schedules.get_schedule, to_dict=schedule_dict
+)
 
 
 @activities_app.command("list")
@@ -200,8 +189,8 @@ def list_activities(
     contact: int = typer.Option(None, "--contact"),
     member: int = typer.Option(None, "--member"),
     status: str = typer.Option(None, help="open, done or cancelled"),
-    limit: int = typer.Option(50, min=1, max=200),
-    cursor: str = typer.Option(None),
+    limit: int = LimitOption,
+    cursor: str = CursorOption,
     workspace: str = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -214,19 +203,14 @@ def list_activities(
             limit=limit,
         )
         items = [activity_dict(a) for a in page.items]
-    _render(items, page.next_cursor, as_json, ("id", "at", "kind", "title", "contact_id", "status"))
+    print_page(
+        items, page.next_cursor, as_json, ("id", "at", "kind", "title", "contact_id", "status")
+    )
 
 
-@activities_app.command("show")
-@handle_errors
-def show_activity(
-    activity_id: int = typer.Argument(...),
-    workspace: str = WorkspaceOption,
-    as_json: bool = JsonOption,
-) -> None:
-    with workspace_ctx(workspace, write=False) as ctx:
-        data = activity_dict(activities.get_activity(ctx, activity_id))
-    _show(data, as_json)
+add_show_command(
+    activities_app, argument="activity_id", get=activities.get_activity, to_dict=activity_dict
+)
 
 
 @deliveries_app.command("list")
@@ -234,8 +218,8 @@ def show_activity(
 def list_deliveries(
     contact: int = typer.Option(None, "--contact"),
     status: str = typer.Option(None),
-    limit: int = typer.Option(50, min=1, max=200),
-    cursor: str = typer.Option(None),
+    limit: int = LimitOption,
+    cursor: str = CursorOption,
     workspace: str = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -248,21 +232,14 @@ def list_deliveries(
             limit=limit,
         )
         items = [delivery_dict(d) for d in page.items]
-    _render(
+    print_page(
         items, page.next_cursor, as_json, ("id", "scheduled_start", "title", "contact_id", "status")
     )
 
 
-@deliveries_app.command("show")
-@handle_errors
-def show_delivery(
-    delivery_id: int = typer.Argument(...),
-    workspace: str = WorkspaceOption,
-    as_json: bool = JsonOption,
-) -> None:
-    with workspace_ctx(workspace, write=False) as ctx:
-        data = delivery_dict(deliveries.get_delivery(ctx, delivery_id))
-    _show(data, as_json)
+add_show_command(
+    deliveries_app, argument="delivery_id", get=deliveries.get_delivery, to_dict=delivery_dict
+)
 
 
 @cases_app.command("list")
@@ -271,8 +248,8 @@ def list_cases(
     status: str = typer.Option(None),
     priority: str = typer.Option(None),
     contact: int = typer.Option(None, "--contact"),
-    limit: int = typer.Option(50, min=1, max=200),
-    cursor: str = typer.Option(None),
+    limit: int = LimitOption,
+    cursor: str = CursorOption,
     workspace: str = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -285,7 +262,7 @@ def list_cases(
             limit=limit,
         )
         items = [case_dict(c) for c in page.items]
-    _render(
+    print_page(
         items,
         page.next_cursor,
         as_json,
@@ -293,41 +270,4 @@ def list_cases(
     )
 
 
-@cases_app.command("show")
-@handle_errors
-def show_case(
-    case_id: int = typer.Argument(...),
-    workspace: str = WorkspaceOption,
-    as_json: bool = JsonOption,
-) -> None:
-    with workspace_ctx(workspace, write=False) as ctx:
-        data = case_dict(cases.get_case(ctx, case_id))
-    _show(data, as_json)
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, datetime):
-        return _when(value)
-    return "" if value is None else str(value)
-
-
-def _render(
-    items: list[dict[str, Any]], next_cursor: str | None, as_json: bool, columns: tuple[str, ...]
-) -> None:
-    if as_json:
-        print_json({"items": items, "next_cursor": next_cursor})
-        return
-    table = Table(*columns)
-    for item in items:
-        table.add_row(*(_cell(item[c]) for c in columns))
-    console.print(table)
-    if next_cursor:
-        console.print(f"more: --cursor {next_cursor}")
-
-
-def _show(data: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        print_json(data)
-        return
-    for key, value in data.items():
-        console.print(f"[bold]{key}[/bold]: {_cell(value)}", highlight=False)
+add_show_command(cases_app, argument="case_id", get=cases.get_case, to_dict=case_dict)

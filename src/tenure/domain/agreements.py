@@ -1,6 +1,7 @@
 """Agreements: what a client agreed to, and the legal status moves of one.
 
     draft ──confirm──▶ active ──end──▶ ended
+      │                  └──withdraw──▶ cancelled   (its relationship ended before it started)
       └────cancel───▶ cancelled
 
 An *active* agreement is evidence for becoming a client (see ``lifecycle``).
@@ -32,6 +33,9 @@ class AgreementAction(StrEnum):
     CONFIRM = "confirm"
     END = "end"
     CANCEL = "cancel"
+    #: Only when its relationship ends before it starts (see ``fate_when_relationship_ends``);
+    #: a user cancels drafts only.
+    WITHDRAW = "withdraw"
 
 
 class BillingPeriod(StrEnum):
@@ -46,6 +50,7 @@ AGREEMENT_MOVES: dict[tuple[AgreementStatus, AgreementAction], AgreementStatus] 
     (AgreementStatus.DRAFT, AgreementAction.CONFIRM): AgreementStatus.ACTIVE,
     (AgreementStatus.ACTIVE, AgreementAction.END): AgreementStatus.ENDED,
     (AgreementStatus.DRAFT, AgreementAction.CANCEL): AgreementStatus.CANCELLED,
+    (AgreementStatus.ACTIVE, AgreementAction.WITHDRAW): AgreementStatus.CANCELLED,
 }
 
 #: Months per billing period, for normalizing value to monthly recurring value.
@@ -89,6 +94,17 @@ def check_end_date(ended_on: date, *, starts_on: date | None, today: date) -> da
             "ended_on", "after-start", f"must not be before the start date ({starts_on})"
         )
     return ended_on
+
+
+def fate_when_relationship_ends(starts_on: date | None, ended_on: date) -> AgreementAction:
+    """What happens to an active agreement when its relationship ends on ``ended_on``.
+
+    One that had started by then ends that day. One that starts later never ran: it is
+    withdrawn (cancelled), since ending it would give it an end before its start.
+    """
+    if starts_on is not None and starts_on > ended_on:
+        return AgreementAction.WITHDRAW
+    return AgreementAction.END
 
 
 def monthly_value(value_minor: int | None, period: BillingPeriod) -> int:

@@ -350,6 +350,13 @@ def refresh_next_activity(ctx: Ctx, contact: Contact) -> None:
     contact.next_activity_at = min(present) if present else None
 
 
+def refresh_plans(ctx: Ctx, contact: Contact) -> None:
+    """After an activity or a delivery changed: keep the contact's next activity and its health
+    current (health counts overdue tasks and planned deliveries, so it follows the plan)."""
+    refresh_next_activity(ctx, contact)
+    health.recompute(ctx, contact)
+
+
 # --- helpers ---------------------------------------------------------------------------------
 
 
@@ -411,5 +418,4 @@ def _record_move(ctx: Ctx, activity: Activity, event: EventType, verb: str, note
         summary=f"{activity.kind.capitalize()} {verb}: {activity.title}",
         data={"kind": activity.kind, "note": note, "interaction_id": activity.interaction_id},
     )
-    refresh_next_activity(ctx, contact)
-    health.recompute(ctx, contact)
+    refresh_plans(ctx, contact)

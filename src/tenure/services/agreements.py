@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from tenure.db.models import Agreement
@@ -249,9 +249,47 @@ def end(
 def cancel(ctx: Ctx, agreement_id: int, *, note: str = "") -> Agreement:
     ctx.require(Permission.WRITE)
     agreement = _repo(ctx).get(agreement_id, for_update=True)
-    agreement.status = apply_agreement_action(
-        AgreementStatus(agreement.status), AgreementAction.CANCEL
-    ).value
+    _cancelled(
+        ctx,
+        agreement,
+        AgreementAction.CANCEL,
+        note,
+        summary=f"Agreement cancelled: {agreement.title}",
+    )
+    return agreement
+
+
+def withdraw(ctx: Ctx, agreement: Agreement, *, on: date, reason: str) -> None:
+    """active → cancelled: the relationship ended on ``on``, before the agreement started, so it
+    never ran (no lifecycle consequences here; the lifecycle decides, see
+    ``fate_when_relationship_ends``). The timeline says why, on the day the relationship ended."""
+    started = agreement.starts_on.isoformat() if agreement.starts_on else None
+    _cancelled(
+        ctx,
+        agreement,
+        AgreementAction.WITHDRAW,
+        f"relationship ended before it started: {reason}",
+        summary=(
+            f"Agreement cancelled: {agreement.title}; the relationship ended "
+            f"({reason.replace('_', ' ')}) on {on}, before its start on {started}"
+        ),
+        occurred_at=ctx.moment_of(on),
+        data={"reason": reason, "relationship_ended_on": on.isoformat(), "starts_on": started},
+    )
+
+
+def _cancelled(
+    ctx: Ctx,
+    agreement: Agreement,
+    action: AgreementAction,
+    note: str,
+    *,
+    summary: str,
+    occurred_at: datetime | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """The one way to cancelled: the move, its schedules stopped, the timeline event."""
+    agreement.status = apply_agreement_action(AgreementStatus(agreement.status), action).value
     agreement.end_note = note
     agreement.updated_at = ctx.now
     ctx.session.flush()
@@ -262,9 +300,10 @@ def cancel(ctx: Ctx, agreement_id: int, *, note: str = "") -> Agreement:
         type=EventType.AGREEMENT_CANCELLED,
         subject_type="agreement",
         subject_id=agreement.id,
-        summary=f"Agreement cancelled: {agreement.title}",
+        occurred_at=occurred_at,
+        summary=summary,
+        data=data,
     )
-    return agreement
 
 
 def close(ctx: Ctx, agreement: Agreement, *, ended_on: date, reason: str, note: str) -> None:

@@ -21,7 +21,6 @@ from icalendar import Calendar, Event
 from sqlalchemy.orm import Session
 
 from tenure.db.models import Activity, CalendarFeed, Delivery
-from tenure.db.repositories.access import MembershipRepository
 from tenure.db.repositories.contacts import ContactRepository
 from tenure.db.repositories.scheduling import (
     ActivityRepository,
@@ -33,6 +32,7 @@ from tenure.domain.access import Permission, can
 from tenure.domain.activities import overlaps
 from tenure.domain.errors import InvalidInput, NotFound
 from tenure.services.context import Ctx
+from tenure.services.members import require_member
 
 FEED_PREFIX = "cal_"
 #: How far back a feed reaches (calendar apps keep what they saw).
@@ -73,8 +73,7 @@ def create_feed(
             raise InvalidInput.one("user_id", "required", "say whose calendar")
         if owner != ctx.user_id:
             ctx.require(Permission.ADMIN)
-        if not MembershipRepository(ctx.session, ctx.workspace_id).user_ids([owner]):
-            raise InvalidInput.one("user_id", "member", "is not a member of this workspace")
+        require_member(ctx, owner, "user_id")
         contact_id = None
         user_id = owner
     else:
@@ -239,10 +238,7 @@ def calendar_window(
     ctx.require(Permission.READ)
     if start.tzinfo is None or end.tzinfo is None or end <= start:
         raise InvalidInput.one("end", "after-start", "a window ends after it starts")
-    if assignee_id is not None and not MembershipRepository(ctx.session, ctx.workspace_id).user_ids(
-        [assignee_id]
-    ):
-        raise InvalidInput.one("member", "member", "is not a member of this workspace")
+    require_member(ctx, assignee_id, "member")
     acts = ActivityRepository(ctx.session, ctx.workspace_id).calendar(
         assignee_id=assignee_id, start=start, end=end, limit=limit
     )

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from tenure.db.models import Case
-from tenure.db.repositories.access import MembershipRepository
 from tenure.db.repositories.contacts import ContactRepository
 from tenure.db.repositories.pagination import (
     Page,
@@ -38,6 +37,7 @@ from tenure.domain.errors import FieldError, InvalidInput, PreconditionFailed
 from tenure.domain.events import EventType
 from tenure.services import health, interactions, search, timeline
 from tenure.services.context import Ctx
+from tenure.services.members import check_member
 
 EDITABLE = frozenset({"subject", "description", "priority", "assignee_id"})
 
@@ -199,11 +199,7 @@ def _check(ctx: Ctx, values: dict[str, Any]) -> list[FieldError]:
     errors: list[FieldError] = []
     if "subject" in values and not (values["subject"] or "").strip():
         errors.append(FieldError("subject", "required", "a case needs a subject"))
-    assignee = values.get("assignee_id")
-    if assignee is not None and not MembershipRepository(ctx.session, ctx.workspace_id).user_ids(
-        [assignee]
-    ):
-        errors.append(FieldError("assignee_id", "member", "is not a member of this workspace"))
+    check_member(ctx, values.get("assignee_id"), errors, "assignee_id")
     return errors
 
 

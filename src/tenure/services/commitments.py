@@ -7,7 +7,6 @@ from datetime import date
 from typing import Any
 
 from tenure.db.models import Commitment
-from tenure.db.repositories.access import MembershipRepository
 from tenure.db.repositories.contacts import ContactRepository
 from tenure.db.repositories.continuity import CommitmentRepository
 from tenure.db.repositories.pagination import (
@@ -28,6 +27,7 @@ from tenure.domain.errors import FieldError, InvalidInput, InvalidTransition, Pr
 from tenure.domain.events import EventType
 from tenure.services import health, timeline
 from tenure.services.context import Ctx
+from tenure.services.members import check_member
 
 EDITABLE = frozenset({"text", "promised_to", "promised_by", "due_on", "interaction_id"})
 
@@ -180,9 +180,7 @@ def _check(ctx: Ctx, contact_id: int, values: Mapping[str, Any]) -> None:
     errors: list[FieldError] = []
     if not (values.get("text") or "").strip():
         errors.append(FieldError("text", "required", "say what was promised"))
-    by = values.get("promised_by")
-    if by is not None and not MembershipRepository(ctx.session, ctx.workspace_id).user_ids([by]):
-        errors.append(FieldError("promised_by", "member", "is not a member of this workspace"))
+    check_member(ctx, values.get("promised_by"), errors, "promised_by")
     source = values.get("interaction_id")
     if source is not None:
         interaction = InteractionRepository(ctx.session, ctx.workspace_id).find(source)

@@ -8,7 +8,6 @@ from datetime import date, datetime
 from typing import Any
 
 from tenure.db.models import Contact
-from tenure.db.repositories.access import MembershipRepository
 from tenure.db.repositories.contacts import (
     CONTACT_SORTS,
     AffiliationRow,
@@ -42,6 +41,7 @@ from tenure.domain.events import EventType
 from tenure.domain.lifecycle import Stage
 from tenure.services import cadence, health, search, timeline
 from tenure.services.context import Ctx
+from tenure.services.members import check_member
 
 
 @dataclass(frozen=True)
@@ -310,10 +310,7 @@ def _apply(
         out["do_not_email"] = bool(values.get("do_not_email"))
     if wants("owner_id"):
         owner_id = values.get("owner_id")
-        if owner_id is not None and not MembershipRepository(
-            ctx.session, ctx.workspace_id
-        ).user_ids([owner_id]):
-            errors.append(FieldError("owner_id", "member", "is not a member of this workspace"))
+        check_member(ctx, owner_id, errors, "owner_id")
         out["owner_id"] = owner_id
     links = None
     if wants("organizations"):

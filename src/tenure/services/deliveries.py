@@ -46,7 +46,7 @@ from tenure.domain.errors import Conflict, FieldError, InvalidInput, Preconditio
 from tenure.domain.events import EventType
 from tenure.domain.lifecycle import Evidence, EvidenceKind, Stage
 from tenure.domain.money import is_currency
-from tenure.services import activities, cadence, health, lifecycle, timeline
+from tenure.services import activities, cadence, lifecycle, timeline
 from tenure.services.context import Ctx
 from tenure.services.members import check_member
 
@@ -378,8 +378,7 @@ def _moved(
         cadence.touch(ctx, contact, done)
     if is_evidence(status):
         _convert_if_confirmed(ctx, contact, delivery)
-    activities.refresh_next_activity(ctx, contact)
-    health.recompute(ctx, contact)
+    activities.refresh_plans(ctx, contact)
     return delivery
 
 

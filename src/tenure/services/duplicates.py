@@ -33,7 +33,6 @@ from itertools import combinations
 from typing import Any
 
 from tenure.db.models import Contact
-from tenure.db.repositories.access import MembershipRepository
 from tenure.db.repositories.base import MAX_ID
 from tenure.db.repositories.contacts import ContactRepository
 from tenure.db.repositories.merge import MergeRepository
@@ -53,11 +52,12 @@ from tenure.domain.duplicates import (
     similar_name_pairs,
     union_items,
 )
-from tenure.domain.errors import Conflict, FieldError, InvalidInput
+from tenure.domain.errors import Conflict, InvalidInput
 from tenure.domain.events import EventType
 from tenure.domain.lifecycle import Stage, TransitionFact, replay
 from tenure.services import cadence, health, search, timeline
 from tenure.services.context import Ctx
+from tenure.services.members import require_member
 
 #: Blocks (shared keys) read per round while filling a page of the workspace-wide list.
 BLOCKS_PER_ROUND = 50
@@ -276,10 +276,7 @@ def merge(
     if survivor.erased_at is not None or other.erased_at is not None:
         raise Conflict("an erased contact cannot be merged", contact_id=other_id)
     values, picks = merge_fields(_values(survivor), _values(other), dict(fields or {}))
-    if values["owner_id"] is not None and not MembershipRepository(
-        ctx.session, ctx.workspace_id
-    ).user_ids([values["owner_id"]]):
-        raise InvalidInput([FieldError("fields.owner_id", "member", "no longer a member")])
+    require_member(ctx, values["owner_id"], "fields.owner_id", "no longer a member")
     store = MergeRepository(ctx.session, ctx.workspace_id)
     combined = combine_histories(
         _history(store.transitions(survivor.id)), _history(store.transitions(other.id))

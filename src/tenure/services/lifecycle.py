@@ -13,7 +13,11 @@ from tenure.db.models import Contact, Transition
 from tenure.db.repositories.contacts import ContactRepository
 from tenure.db.repositories.lifecycle import AgreementRepository, TransitionRepository
 from tenure.domain.access import Permission
-from tenure.domain.agreements import AgreementStatus
+from tenure.domain.agreements import (
+    AgreementAction,
+    AgreementStatus,
+    fate_when_relationship_ends,
+)
 from tenure.domain.errors import InvalidInput, InvalidTransition
 from tenure.domain.events import EventType
 from tenure.domain.lifecycle import (
@@ -169,7 +173,8 @@ def end_relationship(
 def _after_end(ctx: Ctx, contact: Contact, on: date, reason: EndReason) -> None:
     """Everything a relationship's end stops, each recorded on the timeline: its schedules,
     its future open activities and deliveries, and (unless the last one just ended) its
-    active agreements, on the same date with the same reason."""
+    active agreements: on the same date with the same reason, or cancelled if they had not
+    started by then (an end before the start would be an impossible date)."""
     schedules.on_relationship_ended(ctx, contact, reason.value)
     activities.on_relationship_ended(ctx, contact, reason.value)
     deliveries.on_relationship_ended(ctx, contact, reason.value)
@@ -178,9 +183,13 @@ def _after_end(ctx: Ctx, contact: Contact, on: date, reason: EndReason) -> None:
         for agreement in AgreementRepository(ctx.session, ctx.workspace_id).active_of_contact(
             contact.id, for_update=True
         ):
-            agreement_service.close(
-                ctx, agreement, ended_on=on, reason=reason.value, note="relationship ended"
-            )
+            fate = fate_when_relationship_ends(agreement.starts_on, on)
+            if fate is AgreementAction.WITHDRAW:
+                agreement_service.withdraw(ctx, agreement, on=on, reason=reason.value)
+            else:
+                agreement_service.close(
+                    ctx, agreement, ended_on=on, reason=reason.value, note="relationship ended"
+                )
 
 
 def relationship_held(ctx: Ctx, contact_id: int) -> bool:

@@ -32,6 +32,7 @@ from tenure.domain.lifecycle import EndReason, Stage
 from tenure.domain.rules import referenced_ids, render_text
 from tenure.services import activities, cases, contacts, lifecycle
 from tenure.services.context import Ctx
+from tenure.services.members import require_member
 from tenure.services.rules.facts import Target, jsonable
 
 
@@ -61,8 +62,7 @@ def _assignee(ctx: Ctx, action: Mapping[str, Any], target: Target, origin: Origi
             return target.contact.owner_id
         return origin.owner_id
     member = int(wanted)
-    if not MembershipRepository(ctx.session, ctx.workspace_id).user_ids([member]):
-        raise InvalidInput.one("assignee", "member", f"user {member} is not a member")
+    require_member(ctx, member, "assignee", f"user {member} is not a member")
     return member
 
 
@@ -142,8 +142,7 @@ def _set_owner(ctx: Ctx, step: _Step) -> dict[str, Any]:
     user_id = int(step.action["user_id"])
     changed = contact.owner_id != user_id
     step.effect.update(user_id=user_id, contact_id=contact.id, changed=changed)
-    if not MembershipRepository(ctx.session, ctx.workspace_id).user_ids([user_id]):
-        raise InvalidInput.one("user_id", "member", f"user {user_id} is not a member")
+    require_member(ctx, user_id, "user_id", f"user {user_id} is not a member")
     if step.dry or not changed:
         return step.effect
     contacts.update_contact(

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from tenure.db.models import Rule
-from tenure.db.repositories.access import MembershipRepository
 from tenure.db.repositories.pagination import Page, check_limit, decode_cursor, encode_cursor
 from tenure.db.repositories.rules import RuleFilter, RuleRepository, RuleRunRepository, RunFilter
 from tenure.domain import rules as R
@@ -14,6 +13,7 @@ from tenure.domain.access import Permission
 from tenure.domain.errors import FieldError, InvalidInput, PreconditionFailed
 from tenure.services import audit, automation
 from tenure.services.context import Ctx
+from tenure.services.members import check_member
 from tenure.services.rules.actions import check_references
 
 UPDATABLE = frozenset(
@@ -41,11 +41,7 @@ def _validate(ctx: Ctx, values: Mapping[str, Any]) -> R.RuleSpec:
         errors.append(
             FieldError("description", "max-length", f"text, at most {MAX_DESCRIPTION} characters")
         )
-    owner_id = values.get("owner_id")
-    if owner_id is not None and not MembershipRepository(ctx.session, ctx.workspace_id).user_ids(
-        [owner_id]
-    ):
-        errors.append(FieldError("owner_id", "member", "is not a member of this workspace"))
+    check_member(ctx, values.get("owner_id"), errors, "owner_id")
     spec: R.RuleSpec | None = None
     try:
         spec = R.check_rule(
