@@ -50,5 +50,17 @@ format: dev
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
+## bench: the benchmark suite (bench/README.md): generate once into .bench/ (cached by size and
+## seed), serve, measure, write bench/results/<date>-<db>-<size>.{json,md}.
+## make bench SIZE=S|M|L DB=sqlite|postgresql|both [SEED=1 ITERATIONS=40]
+## (PostgreSQL: BENCH_POSTGRES_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/tenure_bench)
+SIZE ?= S
+DB ?= sqlite
+SEED ?= 1
+ITERATIONS ?= 40
+.PHONY: bench
+bench: dev
+	$(BIN)/python -m bench.run --size $(SIZE) --db $(DB) --seed $(SEED) --iterations $(ITERATIONS)
+
 clean:
 	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from tenure.db.models import Agreement, Contact, Transition
-from tenure.db.repositories.access import users_by_id
+from tenure.db.models import Contact
+from tenure.db.repositories.brief import BriefQueries, as_date, as_day
 from tenure.db.repositories.contacts import ContactRepository
-from tenure.db.repositories.continuity import CommitmentRepository, KnowledgeRepository
-from tenure.db.repositories.lifecycle import AgreementRepository, TransitionRepository
-from tenure.db.repositories.scheduling import (
-    ActivityRepository,
-    CaseRepository,
-    DeliveryRepository,
-)
-from tenure.db.repositories.timeline import InteractionRepository, TimelineRepository
 from tenure.domain.access import Permission
 from tenure.domain.brief import (
     AgreementLine,
@@ -48,72 +41,59 @@ PREFERRED_CHANNEL_KEY = "preferred_channel"
 
 
 def build(ctx: Ctx, contact_id: int) -> Brief:
+    """Two statements after authentication: the contact, then every list the brief shows in
+    one ``UNION ALL`` (``db.repositories.brief``), however long the history."""
     ctx.require(Permission.READ)
     contact = ContactRepository(ctx.session, ctx.workspace_id).get(contact_id)
-    s, ws = ctx.session, ctx.workspace_id
-    affiliations = ContactRepository(s, ws).affiliations_of(contact.id)
-    transitions = TransitionRepository(s, ws).of_contact(contact.id)
-    agreements = AgreementRepository(s, ws).active_of_contact(contact.id)
-    knowledge = KnowledgeRepository(s, ws).current(contact.id)
-    interactions = InteractionRepository(s, ws).recent(contact.id, RECENT_INTERACTIONS)
     since = contact.last_interaction_at or ctx.now - timedelta(days=SINCE_FALLBACK_DAYS)
-    events = TimelineRepository(s, ws).since(
-        contact.id, since, exclude=[EventType.INTERACTION_LOGGED.value], limit=SINCE_EVENTS
-    )
-    users = users_by_id(
-        s,
-        [i.author_id for i in interactions if i.author_id]
-        + ([contact.owner_id] if contact.owner_id else []),
+    lines = BriefQueries(ctx.session, ctx.workspace_id).lines(
+        contact,
+        since=since,
+        exclude_types=[EventType.INTERACTION_LOGGED.value],
+        now=ctx.now,
+        recent=RECENT_INTERACTIONS,
+        events=SINCE_EVENTS,
+        items=OPEN_ITEMS,
     )
     stale_days = workspace_settings.read(ctx).stale_knowledge_days
-
-    def name_of(user_id: int | None) -> str | None:
-        user = users.get(user_id) if user_id else None
-        return (user.name or user.email) if user else None
-
+    knowledge = lines["kn"]
     tz = contact.timezone or ctx.workspace_timezone
-    preferred = next((k.text for k in knowledge if k.key == PREFERRED_CHANNEL_KEY), None)
+    preferred = next((k.s3 for k in knowledge if k.s2 == PREFERRED_CHANNEL_KEY), None)
     state = cadence.status(ctx, contact)
+    owner = lines["ow"][0].s1 if lines["ow"] else None
     return Brief(
         contact_id=contact.id,
         generated_at=ctx.now,
         who=Who(
             name=contact.display_name,
             kind=contact.kind,
-            organizations=tuple(
-                a.organization_name + (f" ({a.title})" if a.title else "")
-                for a in affiliations
-                if a.person_id == contact.id
-            ),
-            owner=name_of(contact.owner_id),
+            organizations=tuple(o.s1 + (f" ({o.s2})" if o.s2 else "") for o in lines["org"]),
+            owner=owner,
             timezone=tz,
             local_time=ctx.now.astimezone(ZoneInfo(tz)),
             preferred_channel=preferred,
             emails=tuple(e["email"] for e in contact.emails),
             phones=tuple(p["number"] for p in contact.phones),
         ),
-        relationship=_relationship(ctx, contact, transitions, agreements),
+        relationship=_relationship(ctx, contact, lines["tr"], lines["ag"]),
         knowledge=tuple(
             KnowledgeLine(
                 k.id,
-                k.kind,
-                k.key,
-                k.text,
-                k.pinned,
-                is_stale(k.last_confirmed_at, ctx.now, stale_days),
-                k.last_confirmed_at,
+                k.s1,
+                k.s2,
+                k.s3,
+                bool(k.flag),
+                is_stale(k.t1, ctx.now, stale_days),
+                k.t1,
             )
             for k in knowledge
         ),
-        since_last_time=tuple(EventLine(e.type, e.occurred_at, e.summary) for e in events),
+        since_last_time=tuple(EventLine(e.s1, e.t1, e.s2) for e in lines["ev"]),
         since=contact.last_interaction_at,
         recent_interactions=tuple(
-            InteractionLine(
-                i.id, i.channel, i.direction, i.occurred_at, name_of(i.author_id), i.subject
-            )
-            for i in interactions
+            InteractionLine(i.id, i.s1, i.s2, i.t1, i.s4, i.s3) for i in lines["in"]
         ),
-        open_items=_open_items(ctx, contact),
+        open_items=_open_items(ctx, lines),
         health=HealthLine(
             contact.health_score,
             band_of(contact.health_score) if contact.health_score is not None else None,
@@ -129,12 +109,10 @@ def build(ctx: Ctx, contact_id: int) -> Brief:
 
 
 def _relationship(
-    ctx: Ctx, contact: Contact, rows: Sequence[Transition], agreements: Sequence[Agreement]
+    ctx: Ctx, contact: Contact, rows: Sequence[Any], agreements: Sequence[Any]
 ) -> Relationship:
-    standing = replay(
-        TransitionFact(Stage(t.from_stage), Stage(t.to_stage), t.effective_on) for t in rows
-    )
-    reasons = [t.reason for t in rows if t.to_stage == Stage.FORMER_CLIENT]
+    standing = replay(TransitionFact(Stage(t.s1), Stage(t.s2), as_day(t.d1)) for t in rows)
+    reasons = [t.s3 for t in rows if t.s2 == Stage.FORMER_CLIENT]
     spells = tuple(
         SpellLine(
             sp.started_on, sp.ended_on, reasons[i] if sp.ended_on and i < len(reasons) else None
@@ -147,48 +125,30 @@ def _relationship(
         tenure_days=tenure_days(contact.closed_tenure_days, contact.client_since, ctx.today),
         spells=spells,
         active_agreements=tuple(
-            AgreementLine(
-                a.id,
-                a.title,
-                a.kind,
-                a.renews_on,
-                a.ends_on,
-                a.value_minor,
-                a.currency,
-                a.billing_period,
-            )
+            AgreementLine(a.id, a.s1, a.s2, as_date(a.d1), as_date(a.d2), a.n1, a.s3, a.s4)
             for a in agreements
         ),
     )
 
 
-def _open_items(ctx: Ctx, contact: Contact) -> tuple[ItemLine, ...]:
-    s, ws = ctx.session, ctx.workspace_id
+def _open_items(ctx: Ctx, lines: dict[str, list[Any]]) -> tuple[ItemLine, ...]:
     items: list[ItemLine] = []
-    for c in CommitmentRepository(s, ws).open_of_contact(contact.id)[:OPEN_ITEMS]:
+    for c in lines["cm"]:
+        due = as_date(c.d1)
         items.append(
             ItemLine(
                 "commitment",
                 c.id,
-                c.text,
-                c.due_on,
-                is_overdue(CommitmentStatus(c.status), c.due_on, ctx.today),
-                f"to {c.promised_to}" if c.promised_to else "",
+                c.s1,
+                due,
+                is_overdue(CommitmentStatus(c.s3), due, ctx.today),
+                f"to {c.s2}" if c.s2 else "",
             )
         )
-    for a in ActivityRepository(s, ws).open_of_contact(contact.id, OPEN_ITEMS):
-        items.append(ItemLine(a.kind, a.id, a.title, a.at, a.at < ctx.now, a.location))
-    for d in DeliveryRepository(s, ws).upcoming_of_contact(contact.id, ctx.now, OPEN_ITEMS):
-        items.append(ItemLine("delivery", d.id, d.title, d.scheduled_start, False, d.status))
-    for case in CaseRepository(s, ws).active_of_contact(contact.id, OPEN_ITEMS):
-        items.append(
-            ItemLine(
-                "case",
-                case.id,
-                case.subject,
-                case.opened_at,
-                False,
-                f"{case.priority}, {case.status}",
-            )
-        )
+    for a in lines["ac"]:
+        items.append(ItemLine(a.s1, a.id, a.s2, a.t1, a.t1 < ctx.now, a.s3))
+    for d in lines["dl"]:
+        items.append(ItemLine("delivery", d.id, d.s1, d.t1, False, d.s2))
+    for case in lines["cs"]:
+        items.append(ItemLine("case", case.id, case.s1, case.t1, False, f"{case.s2}, {case.s3}"))
     return tuple(items)

@@ -7,7 +7,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, false, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    delete,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 
 from tenure.db.models import (
@@ -122,8 +132,28 @@ class ContactRepository(Repository[Contact]):
         stmt = self.select().where(*self.conditions(filters))
         if filters.q:
             stmt = stmt.where(self._matches(filters.q))
+        if order.nullable:
+            return self._nullable_page(stmt, order, after, limit)
         stmt = KeysetOrder(order.expr, Contact.id, order.descending).apply(stmt, after, limit)
         return self.session.scalars(stmt).all()
+
+    def _nullable_page(
+        self, stmt: Any, order: ContactSort, after: list[Any] | None, limit: int
+    ) -> Sequence[Contact]:
+        """A page sorted by a nullable field, as two ranges merged in one statement: the rows
+        with a value, ordered by the column itself (so an index on it serves the page instead
+        of sorting every match by ``coalesce``), and the rows without, ordered as the sentinel
+        they sort as. The cursor is the same as ``order.expr`` gives, so pages chain."""
+        column = order.column
+        present = stmt.where(column.is_not(None))
+        present = KeysetOrder(column, Contact.id, order.descending).apply(present, after, limit)
+        missing = stmt.where(column.is_(None))
+        missing = KeysetOrder(order.expr, Contact.id, order.descending).apply(missing, after, limit)
+        both = union_all(select(present.subquery()), select(missing.subquery())).subquery()
+        row = aliased(Contact, both)
+        key = func.coalesce(getattr(row, column.key), literal(order.null_as, column.type))
+        merged = KeysetOrder(key, row.id, order.descending).apply(select(row), None, limit)
+        return self.session.scalars(merged).all()
 
     def conditions(self, filters: ContactFilter, *, live: bool = True) -> list[ColumnElement[bool]]:
         """The filters other than ``q`` (the search applies them too). Merged contacts, kept
