@@ -29,6 +29,12 @@ class Contact(WorkspaceScoped, Timestamps, Base):
         Index("ix_contacts_ws_last_interaction", "workspace_id", "last_interaction_at", "id"),
         Index("ix_contacts_ws_stage_touch_due", "workspace_id", "stage", "next_touch_due", "id"),
         Index("ix_contacts_ws_stage_health", "workspace_id", "stage", "health_score", "id"),
+        # The client list sorted by last touch / next activity (bench/README.md: 370 ms → 25 ms
+        # at 40k clients): the rows with a value come through these in order.
+        Index("ix_contacts_ws_stage_last_touch", "workspace_id", "stage", "last_touch_at", "id"),
+        Index(
+            "ix_contacts_ws_stage_next_activity", "workspace_id", "stage", "next_activity_at", "id"
+        ),
     )
 
     kind: Mapped[str] = mapped_column(String(20))

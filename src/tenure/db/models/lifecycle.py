@@ -18,7 +18,17 @@ class Transition(WorkspaceScoped, Base):
     __tablename__ = "transitions"
     __table_args__ = (
         Index("ix_transitions_contact", "contact_id", "effective_on", "id"),
-        Index("ix_transitions_ws_effective", "workspace_id", "effective_on"),
+        # Covering: retention and cohort analytics read every transition of a period from the
+        # index alone (about 2x faster at 100k contacts, bench/README.md).
+        Index(
+            "ix_transitions_ws_effective_cover",
+            "workspace_id",
+            "effective_on",
+            "contact_id",
+            "to_stage",
+            "from_stage",
+            "reason",
+        ),
     )
 
     contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id", ondelete="CASCADE"))

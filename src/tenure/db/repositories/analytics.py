@@ -19,10 +19,9 @@ per dialect (``strftime``-style ``date()`` on SQLite, ``date_trunc`` on PostgreS
 
 Cost. The stock at the period's start, the clients at the first revenue boundary and the open
 spells each need one pass over the transitions before that day; the rest reads only the
-period's rows. On SQLite that pass goes through ``ix_transitions_ws_effective`` with one row
-lookup per transition; an index that covers the columns read here, ``(workspace_id,
-effective_on, contact_id, to_stage, from_stage, reason)``, makes it index-only (measured at 100k
-clients: 0.7 s → 0.04 s for the start stock). It belongs in a migration.
+period's rows. That pass reads the covering index ``ix_transitions_ws_effective_cover``
+``(workspace_id, effective_on, contact_id, to_stage, from_stage, reason)`` alone, no row
+lookups (measured at 100k clients: 0.7 s → 0.04 s for the start stock; migration 0007).
 """
 
 from __future__ import annotations
