@@ -10,17 +10,23 @@ from sqlalchemy.engine import make_url
 #: Execution option that asks for a write transaction (``BEGIN IMMEDIATE`` on SQLite), so two
 #: writers queue on the busy timeout instead of failing to upgrade a read lock.
 WRITE_OPTION = "tenure_write"
+#: PostgreSQL connections older than this are replaced at checkout.
+POOL_RECYCLE_SECONDS = 1800
 
 
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, echo=echo)
+    # No pool_pre_ping: it costs a round trip on every checkout, i.e. on every request. A
+    # connection the server dropped instead fails its first statement; SQLAlchemy then
+    # invalidates the whole pool, and the API answers that one request 503 with Retry-After.
+    # pool_recycle replaces connections before idle timeouts (server or firewall) drop them.
     return create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_recycle=POOL_RECYCLE_SECONDS,
         echo=echo,
     )
 

@@ -6,7 +6,7 @@ succeeded and rolls it back otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine
@@ -52,13 +52,23 @@ def write_after_read(session: Session, row: object) -> None:
     session.info.setdefault(AFTER_READ, []).append(row)
 
 
+def run_after_read(session: Session, work: Callable[[Session], None]) -> None:
+    """Like ``write_after_read``, for a write that is a statement rather than a new row (a
+    token's last-used time): ``work`` runs in the short write transaction after the read."""
+    session.info.setdefault(AFTER_READ, []).append(work)
+
+
 def finish(session: Session) -> None:
     """Commit the unit of work, then write what a read-only one set aside."""
     session.commit()
-    rows = session.info.pop(AFTER_READ, None)
-    if rows:
+    pending = session.info.pop(AFTER_READ, None)
+    if pending:
         with unit_of_work(session.info[FACTORY], write=True) as writer:
-            writer.add_all(rows)
+            for item in pending:
+                if callable(item):
+                    item(writer)
+                else:
+                    writer.add(item)
 
 
 @contextmanager

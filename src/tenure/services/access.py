@@ -8,11 +8,12 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete
+from sqlalchemy import delete, or_, update
 from sqlalchemy.orm import Session
 
 from tenure.clock import utcnow
@@ -20,6 +21,7 @@ from tenure.db.models import ApiToken, Membership, User, WebSession, Workspace
 from tenure.db.repositories import access as access_queries
 from tenure.db.repositories.access import MembershipRepository, TokenPrincipal, TokenRepository
 from tenure.db.repositories.base import is_id
+from tenure.db.uow import is_read_only, run_after_read
 from tenure.domain.access import Permission, Role, can, check_grant, check_membership_change
 from tenure.domain.contacts import is_valid_timezone, normalize_email
 from tenure.domain.errors import (
@@ -218,8 +220,28 @@ def authenticate_token(session: Session, secret: str) -> TokenPrincipal:
     now = utcnow()
     last = principal.token.last_used_at
     if last is None or now - last > LAST_USED_RESOLUTION:
-        principal.token.last_used_at = now
+        if is_read_only(session):
+            # Written inside a read, it would upgrade the read to a write transaction, which
+            # SQLite refuses ("database is locked") whenever another writer got there first.
+            run_after_read(session, partial(_touch_token, principal.token.id, now))
+        else:
+            principal.token.last_used_at = now
     return principal
+
+
+def _touch_token(token_id: int, now: datetime, session: Session) -> None:
+    # Conditional, so that of the requests that saw the same stale time only the first writes.
+    session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.id == token_id,
+            or_(
+                ApiToken.last_used_at.is_(None),
+                ApiToken.last_used_at < now - LAST_USED_RESOLUTION,
+            ),
+        )
+        .values(last_used_at=now)
+    )
 
 
 def context_for(principal: TokenPrincipal, session: Session, *, source: str = "api") -> Ctx:

@@ -22,7 +22,7 @@ from tenure.web.routes import (
     today,
     vcard,
 )
-from tenure.web.security import security_headers
+from tenure.web.security import SecurityHeaders
 
 ROUTERS = [
     auth.router,
@@ -46,4 +46,4 @@ def install_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     for router in ROUTERS:
         app.include_router(router, include_in_schema=False)
-    app.middleware("http")(security_headers)
+    app.add_middleware(SecurityHeaders)

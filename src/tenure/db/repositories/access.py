@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from tenure.db.models import ApiToken, Membership, User, Workspace
@@ -25,20 +25,24 @@ class TokenPrincipal:
     workspace: Workspace
 
 
+#: Built once: every API request runs it, and building and keying a four-table select costs
+#: more than running it (the hash is the one bound parameter).
+_PRINCIPAL = (
+    select(ApiToken, User, Membership.role, Workspace)
+    .join(User, User.id == ApiToken.user_id)
+    .join(
+        Membership,
+        (Membership.workspace_id == ApiToken.workspace_id)
+        & (Membership.user_id == ApiToken.user_id),
+    )
+    .join(Workspace, Workspace.id == ApiToken.workspace_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+)
+
+
 def principal_for_token_hash(session: Session, token_hash: str) -> TokenPrincipal | None:
     """One query: token, its user, the user's role in the token's workspace, the workspace."""
-    stmt = (
-        select(ApiToken, User, Membership.role, Workspace)
-        .join(User, User.id == ApiToken.user_id)
-        .join(
-            Membership,
-            (Membership.workspace_id == ApiToken.workspace_id)
-            & (Membership.user_id == ApiToken.user_id),
-        )
-        .join(Workspace, Workspace.id == ApiToken.workspace_id)
-        .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
-    )
-    row = session.execute(stmt).one_or_none()
+    row = session.execute(_PRINCIPAL, {"token_hash": token_hash}).one_or_none()
     if row is None:
         return None
     return TokenPrincipal(token=row[0], user=row[1], role=row[2], workspace=row[3])
