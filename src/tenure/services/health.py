@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+from sqlalchemy.orm.exc import StaleDataError
+
 from tenure.db.models import Contact, HealthSnapshot
 from tenure.db.repositories.contacts import ContactRepository
 from tenure.db.repositories.continuity import HealthSignalQueries, SnapshotRepository
@@ -108,3 +110,28 @@ def snapshot_all(ctx: Ctx, *, batch: int = 500) -> int:
             recompute(ctx, contact)
         done += len(clients)
         after = clients[-1].id
+
+
+def snapshot_batch(ctx: Ctx, *, after_id: int, limit: int) -> tuple[int, int | None]:
+    """One bounded slice of the daily snapshot: the clients after ``after_id`` by id, at most
+    ``limit``; returns how many were scored and the cursor to continue from (None: done)."""
+    ctx.require(Permission.WRITE)
+    clients = ContactRepository(ctx.session, ctx.workspace_id).clients_after(after_id, limit)
+    scored = sum(1 for contact in clients if _recompute_retrying(ctx, contact))
+    return scored, (clients[-1].id if len(clients) == limit else None)
+
+
+def _recompute_retrying(ctx: Ctx, contact: Contact) -> bool:
+    """Score one client in its own SAVEPOINT. A person saving the contact meanwhile (its
+    optimistic ``version`` moved on, on PostgreSQL) is not an error of the batch: reload the
+    contact and score it again. If it keeps moving, skip it (False): the score is recomputed
+    on the contact's own writes anyway, and tomorrow's snapshot takes it again; failing the
+    whole batch instead would roll back every other client's snapshot."""
+    for _attempt in range(2):
+        try:
+            with ctx.session.begin_nested():
+                recompute(ctx, contact)
+            return True
+        except StaleDataError:
+            ctx.session.refresh(contact)
+    return False

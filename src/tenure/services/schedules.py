@@ -213,6 +213,19 @@ def extend_all(ctx: Ctx, *, horizon_days: int = DEFAULT_HORIZON_DAYS) -> dict[st
     return {"schedules": len(schedules), "occurrences": created}
 
 
+def extend_batch(
+    ctx: Ctx, *, horizon_days: int, after_id: int, limit: int
+) -> tuple[dict[str, int], int | None]:
+    """One bounded slice of ``extend_all`` (the periodic job): the schedules after ``after_id``
+    by id, at most ``limit``; returns the counts and the cursor to continue from (None: done)."""
+    ctx.require(Permission.WRITE)
+    until = ctx.now + timedelta(days=horizon_days)
+    batch = _repo(ctx).active_needing_extension(until, after_id=after_id, limit=limit)
+    created = sum(extend(ctx, s, horizon_days=horizon_days) for s in batch)
+    more = batch[-1].id if len(batch) == limit else None
+    return {"schedules": len(batch), "occurrences": created}, more
+
+
 @dataclass(frozen=True)
 class OccurrenceView:
     schedule_id: int

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from tenure.services import jobs
+from tenure.services.context import Ctx
 
 
 @dataclass(frozen=True)
@@ -27,3 +31,20 @@ PERIODIC: list[Periodic] = [
     Periodic("schedules.extend", "daily"),
     Periodic("rules.time", "hourly"),
 ]
+
+
+def continue_chain(ctx: Ctx, kind: str, period: str, cursor: str, payload: dict[str, Any]) -> None:
+    """Enqueue the next batch of a periodic job that walks the workspace in slices.
+
+    Each batch is its own job, so the write lock (SQLite) is held for one batch, not the whole
+    walk. The continuation is enqueued in the batch's own transaction, so it exists exactly
+    when the batch committed; its key ``<kind>:<period>:<cursor>`` is deterministic, so a
+    batch that is run again (lease lost, crash after commit) cannot start a second chain.
+    """
+    jobs.enqueue(ctx, kind, {**payload, "period": period}, key=f"{kind}:{period}:{cursor}")
+
+
+def period_of(ctx: Ctx, payload: dict[str, Any]) -> str:
+    """The period a chain belongs to: carried in the payload from the first batch on, so a
+    chain that runs past midnight keeps its keys."""
+    return str(payload.get("period") or ctx.now.isoformat())

@@ -346,12 +346,15 @@ class ScheduleRepository(Repository[Schedule]):
         order = KeysetOrder(Schedule.id, Schedule.id, descending=True)
         return self.session.scalars(order.apply(stmt, after, limit)).all()
 
-    def active_needing_extension(self, until: datetime) -> Sequence[Schedule]:
+    def active_needing_extension(
+        self, until: datetime, *, after_id: int = 0, limit: int | None = None
+    ) -> Sequence[Schedule]:
         stmt = self.select().where(
             Schedule.status == "active",
             or_(Schedule.materialized_until.is_(None), Schedule.materialized_until < until),
+            Schedule.id > after_id,
         )
-        return self.session.scalars(stmt.order_by(Schedule.id)).all()
+        return self.session.scalars(stmt.order_by(Schedule.id).limit(limit)).all()
 
     def active_of_contact(
         self, contact_id: int, *, agreement_id: int | None = None

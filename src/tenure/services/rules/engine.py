@@ -10,13 +10,16 @@ run records ``failed`` with the error; other rules go on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from tenure.db.models import Contact, Rule, RuleRun, TimelineEvent
 from tenure.db.repositories.rules import (
@@ -35,8 +38,11 @@ from tenure.services.rules.actions import Origin, describe_error, run_action
 log = logging.getLogger("tenure.rules")
 
 TIME_KIND = "rules.time"
-#: Firings per rule per evaluation job; past it the job enqueues a continuation.
-MAX_FIRINGS_PER_JOB = 500
+#: Per ``rules.time`` job (one write transaction): occurrences looked at, and occurrences
+#: fired or checked against their conditions; past either the job enqueues a continuation.
+#: Sized so a job stays well under ~100 ms on SQLite at 100k contacts.
+MAX_EXAMINED_PER_JOB = 1000
+MAX_BUILT_PER_JOB = 5
 #: Rows read per candidate query page.
 PAGE = 500
 #: A recurrence catching up after downtime fires at most this many past occurrences.
@@ -71,6 +77,8 @@ def fire(ctx: Ctx, rule: Rule, target: F.Target, *, record_skips: bool) -> str:
                 effects.append(run_action(ctx, action, index, target, origin, dry=False))
             run.effects = effects
             ctx.session.flush()
+    except StaleDataError:
+        raise  # a concurrent write, not the rule's fault: the caller retries the occurrence
     except Exception as exc:
         action_type = (rule.actions or [{}])[index].get("type", "?") if rule.actions else "?"
         error = f"actions[{index}] ({action_type}): {describe_error(exc)}"
@@ -151,6 +159,21 @@ def window_start(ctx: Ctx, rule_created: datetime, evaluated_until: datetime | N
     )
 
 
+#: A position in the walk over a trigger's occurrences (JSON, for the job's payload): the
+#: occurrences after it are still to do.
+Position = list[Any]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An occurrence found by a trigger, before its facts are built (most are already fired:
+    checking the key first keeps the hourly walk cheap)."""
+
+    position: Position
+    key: str
+    make: Callable[[], F.Target]
+
+
 def due_targets(
     ctx: Ctx,
     trigger: R.Trigger,
@@ -159,16 +182,45 @@ def due_targets(
     evaluated_until: datetime | None,
 ) -> Iterator[F.Target]:
     """Every occurrence of a time-based trigger that is due now (by pages, lazily)."""
+    for candidate in due_candidates(
+        ctx, trigger, created_at=created_at, evaluated_until=evaluated_until
+    ):
+        yield candidate.make()
+
+
+def due_candidates(
+    ctx: Ctx,
+    trigger: R.Trigger,
+    *,
+    created_at: datetime,
+    evaluated_until: datetime | None,
+    resume: Position | None = None,
+) -> Iterator[Candidate]:
+    """The due occurrences in a stable order (by record id), from after ``resume``."""
     zone = ZoneInfo(ctx.workspace_timezone)
     today = ctx.today
     found = TriggerCandidates(ctx.session, ctx.workspace_id)
     if isinstance(trigger, R.DateTrigger):
         since = window_start(ctx, created_at, evaluated_until)
-        yield from _date_targets(ctx, trigger, since, today, zone, found)
+        yield from _date_targets(ctx, trigger, since, today, zone, found, resume)
     elif isinstance(trigger, R.InactivityTrigger):
-        yield from _quiet_targets(ctx, trigger, today, zone, found)
+        yield from _quiet_targets(ctx, trigger, today, zone, found, resume)
     elif isinstance(trigger, R.RecurrenceTrigger):
-        yield from _recurrence_targets(ctx, trigger, created_at, evaluated_until, found)
+        yield from _recurrence_targets(ctx, trigger, created_at, evaluated_until, found, resume)
+
+
+def _candidate(
+    ctx: Ctx,
+    position: Position,
+    key: str,
+    contact: Contact | None,
+    record: object | None,
+    record_type: str | None,
+    trigger: dict[str, Any],
+) -> Candidate:
+    return Candidate(
+        position, key, lambda: _target(ctx, key, contact, record, record_type, trigger)
+    )
 
 
 def _target(
@@ -190,6 +242,10 @@ def _target(
     )
 
 
+def _after(resume: Position | None) -> int:
+    return int(resume[0]) if resume else 0
+
+
 def _date_targets(
     ctx: Ctx,
     trigger: R.DateTrigger,
@@ -197,15 +253,16 @@ def _date_targets(
     today: date,
     zone: ZoneInfo,
     found: TriggerCandidates,
-) -> Iterator[F.Target]:
+    resume: Position | None,
+) -> Iterator[Candidate]:
     if trigger.field in ("agreement.renews_on", "agreement.ends_on"):
-        yield from _agreement_targets(ctx, trigger, since, today, found)
+        yield from _agreement_targets(ctx, trigger, since, today, found, resume)
     elif trigger.field == "delivery.delivered_at":
-        yield from _delivered_targets(ctx, trigger, since, today, zone, found)
+        yield from _delivered_targets(ctx, trigger, since, today, zone, found, resume)
     elif trigger.field == "contact.client_since":
-        yield from _client_since_targets(ctx, trigger, since, today, found)
+        yield from _client_since_targets(ctx, trigger, since, today, found, resume)
     else:
-        yield from _anniversary_targets(ctx, trigger, since, today, found)
+        yield from _anniversary_targets(ctx, trigger, since, today, found, resume)
 
 
 def _date_info(trigger: R.DateTrigger, field_date: date) -> dict[str, Any]:
@@ -219,11 +276,16 @@ def _date_info(trigger: R.DateTrigger, field_date: date) -> dict[str, Any]:
 
 
 def _agreement_targets(
-    ctx: Ctx, trigger: R.DateTrigger, since: date, today: date, found: TriggerCandidates
-) -> Iterator[F.Target]:
+    ctx: Ctx,
+    trigger: R.DateTrigger,
+    since: date,
+    today: date,
+    found: TriggerCandidates,
+    resume: Position | None,
+) -> Iterator[Candidate]:
     column = trigger.field.split(".")[1]
     low, high = R.field_range(trigger.offset_days, since, today)
-    after = 0
+    after = _after(resume)
     while rows := found.agreements(column, low, high, after_id=after, limit=PAGE):
         people = found.contacts([a.contact_id for a in rows])
         for agreement in rows:
@@ -231,8 +293,9 @@ def _agreement_targets(
             if day is None or not R.is_due(day, trigger.offset_days, since, today):
                 continue
             key = R.trigger_key("date", trigger.field, agreement.id, day.isoformat())
-            yield _target(
+            yield _candidate(
                 ctx,
+                [agreement.id],
                 key,
                 people.get(agreement.contact_id),
                 agreement,
@@ -249,10 +312,11 @@ def _delivered_targets(
     today: date,
     zone: ZoneInfo,
     found: TriggerCandidates,
-) -> Iterator[F.Target]:
+    resume: Position | None,
+) -> Iterator[Candidate]:
     low, high = R.field_range(trigger.offset_days, since, today)
     start, end = _local_midnight(low, zone), _local_midnight(high + timedelta(days=1), zone)
-    after = 0
+    after = _after(resume)
     while rows := found.delivered(start, end, after_id=after, limit=PAGE):
         people = found.contacts([d.contact_id for d in rows])
         for delivery in rows:
@@ -262,8 +326,9 @@ def _delivered_targets(
             if not R.is_due(day, trigger.offset_days, since, today):
                 continue
             key = R.trigger_key("date", trigger.field, delivery.id, day.isoformat())
-            yield _target(
+            yield _candidate(
                 ctx,
+                [delivery.id],
                 key,
                 people.get(delivery.contact_id),
                 delivery,
@@ -274,27 +339,40 @@ def _delivered_targets(
 
 
 def _client_since_targets(
-    ctx: Ctx, trigger: R.DateTrigger, since: date, today: date, found: TriggerCandidates
-) -> Iterator[F.Target]:
+    ctx: Ctx,
+    trigger: R.DateTrigger,
+    since: date,
+    today: date,
+    found: TriggerCandidates,
+    resume: Position | None,
+) -> Iterator[Candidate]:
     low, high = R.field_range(trigger.offset_days, since, today)
-    after = 0
+    after = _after(resume)
     while rows := found.clients_since_between(low, high, after_id=after, limit=PAGE):
         for contact in rows:
             day = contact.client_since
             if day is None or not R.is_due(day, trigger.offset_days, since, today):
                 continue
             key = R.trigger_key("date", trigger.field, contact.id, day.isoformat())
-            yield _target(ctx, key, contact, contact, "contact", _date_info(trigger, day))
+            info = _date_info(trigger, day)
+            yield _candidate(ctx, [contact.id], key, contact, contact, "contact", info)
         after = rows[-1].id
 
 
 def _anniversary_targets(
-    ctx: Ctx, trigger: R.DateTrigger, since: date, today: date, found: TriggerCandidates
-) -> Iterator[F.Target]:
+    ctx: Ctx,
+    trigger: R.DateTrigger,
+    since: date,
+    today: date,
+    found: TriggerCandidates,
+    resume: Position | None,
+) -> Iterator[Candidate]:
+    done = (int(resume[0]), int(resume[1])) if resume else (0, 0)
     due: list[tuple[int, int, date]] = []
-    for contact_id, since_day in found.client_anniversaries():
+    for contact_id, since_day in found.client_anniversaries():  # by contact id
         for year, _ in R.anniversaries_due(since_day, trigger.offset_days, since, today):
-            due.append((contact_id, year, R.anniversary(since_day, year)))
+            if (contact_id, year) > done:
+                due.append((contact_id, year, R.anniversary(since_day, year)))
     for i in range(0, len(due), PAGE):
         part = due[i : i + PAGE]
         people = found.contacts([c for c, _, _ in part])
@@ -304,7 +382,7 @@ def _anniversary_targets(
                 continue
             key = R.trigger_key("anniversary", contact_id, year)
             info = {**_date_info(trigger, field_date), "occurrence": year}
-            yield _target(ctx, key, person, person, "contact", info)
+            yield _candidate(ctx, [contact_id, year], key, person, person, "contact", info)
 
 
 def _quiet_targets(
@@ -313,9 +391,10 @@ def _quiet_targets(
     today: date,
     zone: ZoneInfo,
     found: TriggerCandidates,
-) -> Iterator[F.Target]:
+    resume: Position | None,
+) -> Iterator[Candidate]:
     base = {"type": R.INACTIVITY, "measure": trigger.measure, "days": trigger.days}
-    after = 0
+    after = _after(resume)
     while True:
         if trigger.measure == "cadence":
             due_before = today - timedelta(days=trigger.days)
@@ -349,7 +428,7 @@ def _quiet_targets(
                     continue
                 key = R.trigger_key("quiet", trigger.measure, contact.id, anchor.isoformat())
                 info = {**base, "date": anchor, "field_date": anchor}
-            yield _target(ctx, key, contact, contact, "contact", info)
+            yield _candidate(ctx, [contact.id], key, contact, contact, "contact", info)
         after = rows[-1].id
 
 
@@ -359,14 +438,21 @@ def _recurrence_targets(
     created_at: datetime,
     evaluated_until: datetime | None,
     found: TriggerCandidates,
-) -> Iterator[F.Target]:
+    resume: Position | None,
+) -> Iterator[Candidate]:
     start = evaluated_until or created_at
     occurrences = expand(trigger.recurrence, start, ctx.now + timedelta(seconds=1))
     occurrences = occurrences[-MAX_CATCH_UP_OCCURRENCES:]
+    # Positions are (occurrence start in UTC, contact id): a later batch of the same walk may
+    # see more occurrences (its clock moved on), never a different order of the earlier ones.
+    resumed_at = datetime.fromisoformat(resume[0]) if resume else None
     for occurrence in occurrences:
+        if resumed_at is not None and occurrence.start < resumed_at:
+            continue
+        after = int(resume[1]) if resume and occurrence.start == resumed_at else 0
+        at = occurrence.start.isoformat()
         stamp = occurrence.local_start.isoformat()
         info = {"type": R.RECURRENCE, "occurrence": stamp, "date": occurrence.start}
-        after = 0
         while True:
             rows = found.contacts_in_scope(
                 clients_only=trigger.scope == "clients", after_id=after, limit=PAGE
@@ -375,7 +461,7 @@ def _recurrence_targets(
                 break
             for contact in rows:
                 key = R.trigger_key("recurrence", stamp, contact.id)
-                yield _target(ctx, key, contact, contact, "contact", info)
+                yield _candidate(ctx, [at, contact.id], key, contact, contact, "contact", info)
             after = rows[-1].id
 
 
@@ -383,68 +469,148 @@ def stored_trigger(ctx: Ctx, rule: Rule) -> R.Trigger:
     return R.parse_trigger(rule.trigger, default_timezone=ctx.workspace_timezone)
 
 
-def evaluate_rule(ctx: Ctx, rule: Rule, *, budget: int = MAX_FIRINGS_PER_JOB) -> dict[str, Any]:
-    """Fire one time-based rule for everything due now; ``complete`` False when it stopped at
-    the budget (the rest comes in the next job)."""
+@dataclass
+class Budget:
+    """What one ``rules.time`` job may do before it hands the rest to a continuation job, so
+    no job holds the write lock for long: occurrences looked at (an already-fired one costs a
+    share of one indexed lookup) and occurrences built and fired (facts, conditions, actions)."""
+
+    examined: int = 0
+    built: int = 0
+
+    def spent(self) -> bool:
+        return self.examined >= MAX_EXAMINED_PER_JOB or self.built >= MAX_BUILT_PER_JOB
+
+
+def evaluate_rule(
+    ctx: Ctx,
+    rule: Rule,
+    *,
+    budget: Budget | None = None,
+    resume: Position | None = None,
+    evaluated_at: datetime | None = None,
+    stale_before: bool = False,
+) -> dict[str, Any]:
+    """Fire one time-based rule for what is due now, from after ``resume``. ``complete`` False
+    when it stopped at the budget; ``position`` is then where the next job goes on."""
+    budget = budget or Budget()
     trigger = stored_trigger(ctx, rule)
     runs = RuleRunRepository(ctx.session, ctx.workspace_id)
-    counts: dict[str, Any] = {"done": 0, "failed": 0, "skipped": 0, "already": 0}
-    fired = 0
-    batch: list[F.Target] = []
-    targets = due_targets(
-        ctx, trigger, created_at=rule.created_at, evaluated_until=rule.evaluated_until
+    counts: dict[str, Any] = {"done": 0, "failed": 0, "skipped": 0, "already": 0, "stale": 0}
+    candidates = due_candidates(
+        ctx,
+        trigger,
+        created_at=rule.created_at,
+        evaluated_until=rule.evaluated_until,
+        resume=resume,
     )
-
-    def flush(batch: list[F.Target]) -> bool:
-        nonlocal fired
-        seen = runs.fired_keys(rule.id, [t.key for t in batch])
-        for target in batch:
-            if target.key in seen:
-                counts["already"] += 1
-                continue
-            if fired >= budget:
-                return False
-            outcome = fire(ctx, rule, target, record_skips=False)
-            counts[outcome] += 1
-            if outcome in ("done", "failed"):
-                fired += 1
-        return True
-
+    position = resume
     complete = True
-    for target in targets:
-        batch.append(target)
-        if len(batch) >= PAGE:
-            if not flush(batch):
+    while complete and (chunk := list(islice(candidates, PAGE))):
+        seen = runs.fired_keys(rule.id, [c.key for c in chunk])
+        for candidate in chunk:
+            if budget.spent():
                 complete = False
                 break
-            batch = []
-    if complete and batch:
-        complete = flush(batch)
-    if complete:
-        RuleRepository(ctx.session, ctx.workspace_id).set_evaluated_until(rule.id, ctx.now)
+            budget.examined += 1
+            if candidate.key in seen:
+                counts["already"] += 1
+            else:
+                budget.built += 1
+                counts[_fire_or_skip_stale(ctx, rule, candidate)] += 1
+            position = candidate.position
+    # A contact skipped for a concurrent write keeps the window where it is, so the next
+    # evaluation looks at its occurrence again (date triggers only look since that mark).
+    if complete and not (stale_before or counts["stale"]):
+        RuleRepository(ctx.session, ctx.workspace_id).set_evaluated_until(
+            rule.id, evaluated_at or ctx.now
+        )
     counts["complete"] = complete
+    counts["position"] = None if complete else position
     return counts
 
 
-def evaluate_time_triggers(ctx: Ctx) -> dict[str, Any]:
+def _fire_or_skip_stale(ctx: Ctx, rule: Rule, candidate: Candidate) -> str:
+    """Fire one occurrence in its own SAVEPOINT. When a person saved the contact meanwhile
+    (optimistic ``version`` conflict, PostgreSQL), the occurrence is skipped, not retried: its
+    key was computed from the contact as it was (a touch may have moved ``next_touch_due``, so
+    the overdue occurrence may no longer exist). Its run row is rolled back with the savepoint,
+    so the next hourly evaluation finds the occurrence again if it is still due and fires it
+    then, once; the job itself (and every other firing in it) carries on."""
+    target = candidate.make()
+    try:
+        with ctx.session.begin_nested():
+            return fire(ctx, rule, target, record_skips=False)
+    except StaleDataError:
+        log.info("rule %s: %s changed meanwhile; left to the next run", rule.id, candidate.key)
+        if target.contact is not None:
+            ctx.session.expire(target.contact)  # the next rule sees the contact as it is now
+        return "stale"
+
+
+def evaluate_time_triggers(ctx: Ctx, payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The ``rules.time`` job: every enabled time-based rule, for what came due since it last
-    ran (after downtime: everything that came due meanwhile, each occurrence once)."""
-    rules = RuleRepository(ctx.session, ctx.workspace_id).enabled_time_based()
-    totals: dict[str, Any] = {"rules": len(rules), "done": 0, "failed": 0, "invalid": []}
-    more = False
+    ran (after downtime: everything that came due meanwhile, each occurrence once).
+
+    One job does a bounded amount of work (``Budget``) and enqueues its continuation, in its
+    own transaction, with the rule and position to go on from. ``started`` (the first job's
+    clock) marks the whole walk: it becomes each rule's ``evaluated_until`` and is part of the
+    continuation keys, so a rerun of a batch cannot fork the walk."""
+    payload = payload or {}
+    started = datetime.fromisoformat(payload["started"]) if payload.get("started") else ctx.now
+    first = int(payload.get("rule_id") or 0)
+    rules = [
+        r
+        for r in RuleRepository(ctx.session, ctx.workspace_id).enabled_time_based()
+        if r.id >= first
+    ]
+    totals: dict[str, Any] = {"rules": 0, "done": 0, "failed": 0, "stale": 0, "invalid": []}
+    budget = Budget()
     for rule in rules:
+        resuming = rule.id == first
+        stale = bool(payload.get("stale")) if resuming else False
+        if budget.spent():
+            _continue_time(ctx, started, rule.id, None, stale=False)
+            totals["more"] = True
+            break
         try:
-            counts = evaluate_rule(ctx, rule)
+            counts = evaluate_rule(
+                ctx,
+                rule,
+                budget=budget,
+                resume=payload.get("position") if resuming else None,
+                evaluated_at=started,
+                stale_before=stale,
+            )
         except DomainError as exc:  # a stored rule that no longer validates: skip, report
             totals["invalid"].append({"rule_id": rule.id, "error": exc.message})
             continue
-        totals["done"] += counts["done"]
-        totals["failed"] += counts["failed"]
-        more = more or not counts["complete"]
-    if more:
-        jobs.enqueue(ctx, TIME_KIND, {}, key=f"{TIME_KIND}:more:{ctx.now.isoformat()}")
-        totals["more"] = True
+        totals["rules"] += 1
+        for name in ("done", "failed", "stale"):
+            totals[name] += counts[name]
+        if not counts["complete"]:
+            stale = stale or counts["stale"] > 0
+            _continue_time(ctx, started, rule.id, counts["position"], stale=stale)
+            totals["more"] = True
+            break
     return totals
+
+
+def _continue_time(
+    ctx: Ctx, started: datetime, rule_id: int, position: Position | None, *, stale: bool
+) -> None:
+    cursor = ",".join(str(p) for p in position or [])
+    jobs.enqueue(
+        ctx,
+        TIME_KIND,
+        {
+            "started": started.isoformat(),
+            "rule_id": rule_id,
+            "position": position,
+            "stale": stale,
+        },
+        key=f"{TIME_KIND}:{started.isoformat()}:{rule_id}:{cursor}",
+    )
 
 
 def recent_events(ctx: Ctx, event_type: str, limit: int) -> list[TimelineEvent]:

@@ -11,8 +11,9 @@ from tenure.worker.registry import handler
 
 @handler(rules.TIME_KIND)
 def evaluate_time_rules(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:
-    """Hourly: date, inactivity and recurrence triggers (catching up on what came due)."""
-    return rules.evaluate_time_triggers(ctx)
+    """Hourly: date, inactivity and recurrence triggers (catching up on what came due), in
+    bounded batches: each job enqueues its own continuation."""
+    return rules.evaluate_time_triggers(ctx, payload)
 
 
 @handler(playbooks.STEP_KIND)
