@@ -174,30 +174,44 @@ def company_domains(emails: Iterable[str]) -> set[str]:
     return {d for d in (email_domain(e) for e in emails) if d and d not in FREE_MAIL_DOMAINS}
 
 
-@lru_cache(maxsize=16384)
 def name_key(facts: ContactFacts) -> str:
     """Folded name words in order of the alphabet ("Smith, John" = "John Smith"); an
     organization's legal form is left out ("ACME Ltd." = "Acme")."""
-    words = folded_words(facts.display_name)
-    if not facts.is_person:
+    return _name_key(facts.display_name, facts.is_person)
+
+
+def given_of(facts: ContactFacts) -> str:
+    if facts.given_name:
+        return _joined_words(facts.given_name)
+    return _edge_word(facts.display_name, 0)
+
+
+def family_of(facts: ContactFacts) -> str:
+    if facts.family_name:
+        return _joined_words(facts.family_name)
+    return _edge_word(facts.display_name, -1)
+
+
+# Cached by the names themselves, not by the contact: names repeat across contacts (an import
+# of 100k people has far fewer distinct names), and a contact's facts hash slower than a name.
+@lru_cache(maxsize=16384)
+def _name_key(display_name: str, is_person: bool) -> str:
+    words = folded_words(display_name)
+    if not is_person:
         words = [w for w in words if w not in LEGAL_FORMS] or words
     return " ".join(sorted(words))
 
 
 @lru_cache(maxsize=16384)
-def given_of(facts: ContactFacts) -> str:
-    if facts.given_name:
-        return " ".join(folded_words(facts.given_name))
-    words = folded_words(facts.display_name)
-    return words[0] if len(words) > 1 else ""
+def _joined_words(name: str) -> str:
+    return " ".join(folded_words(name))
 
 
 @lru_cache(maxsize=16384)
-def family_of(facts: ContactFacts) -> str:
-    if facts.family_name:
-        return " ".join(folded_words(facts.family_name))
-    words = folded_words(facts.display_name)
-    return words[-1] if len(words) > 1 else ""
+def _edge_word(display_name: str, index: int) -> str:
+    """The first (0) or last (-1) word of a name of several words, else ""."""
+    words = folded_words(display_name)
+    return words[index] if len(words) > 1 else ""
 
 
 _SOUNDEX = {
@@ -210,6 +224,7 @@ _SOUNDEX = {
 }
 
 
+@lru_cache(maxsize=16384)
 def soundex(word: str) -> str:
     """American Soundex of a folded word ("smith", "smyth", "smiht" -> "s530"); a word that is
     not in Latin letters is its own key."""

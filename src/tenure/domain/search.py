@@ -13,9 +13,11 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 
-import phonenumbers
 from rapidfuzz import fuzz
+
+from tenure.domain.contacts import national_format
 
 
 class DocumentKind(StrEnum):
@@ -66,8 +68,12 @@ _LETTERS = str.maketrans(
 )
 
 
+@lru_cache(maxsize=16384)
 def fold(text: str) -> str:
-    """Case- and accent-insensitive form: "José Ørsted" -> "jose orsted"."""
+    """Case- and accent-insensitive form: "José Ørsted" -> "jose orsted".
+
+    Cached: names and words repeat (an import folds each contact's name a few times over);
+    what is folded is a word or a name, so the cache stays small."""
     if text.isascii():
         return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.translate(_LETTERS))
@@ -149,12 +155,7 @@ def phone_tokens(e164: str) -> list[str]:
     """Every suffix of the number's digits (at least 3 long), and its national form's digits."""
     digits = "".join(ch for ch in e164 if ch.isdigit())
     tokens = [digits[i:] for i in range(len(digits) - MIN_PHONE_SUFFIX + 1)]
-    try:
-        parsed = phonenumbers.parse(e164, None)
-        national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-    except phonenumbers.NumberParseException:
-        national = ""
-    national_digits = "".join(ch for ch in national if ch.isdigit())
+    national_digits = "".join(ch for ch in national_format(e164) if ch.isdigit())
     if national_digits and national_digits not in tokens:
         tokens.append(national_digits)
     return tokens

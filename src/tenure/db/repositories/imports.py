@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Dialect, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from tenure.db.models import (
@@ -152,6 +152,28 @@ class ImportLookups:
         )
 
 
+#: SQLite page cache of an import's connection while it writes (KiB; 2 MiB by default): a
+#: batch dirties index and full-text pages all over the file, and with the default cache they
+#: spill to the WAL mid-transaction and are written again and again.
+IMPORT_CACHE_KIB = 65536
+
+
+def widen_page_cache(session: Session) -> int | None:
+    """Give the session's SQLite connection the import's page cache; the setting it had (to
+    give back with ``restore_page_cache``), or None on PostgreSQL."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return None
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+    return int(before) if before is not None else None
+
+
+def restore_page_cache(session: Session, setting: int | None) -> None:
+    if setting is not None:
+        session.connection().exec_driver_sql(f"PRAGMA cache_size = {int(setting)}")
+
+
 class ImportWriter:
     """Multi-row INSERTs for the rows an import creates (one statement per table per batch).
 
@@ -164,11 +186,46 @@ class ImportWriter:
 
     def insert(self, model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
         if rows:
-            ws = self.workspace_id
+            names = tuple(rows[0])
+            self.insert_values(model, names, [tuple(r[n] for n in names) for r in rows])
+
+    def insert_values(
+        self, model: type[Any], names: tuple[str, ...], values: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """Rows given as tuples of the ``names`` columns (the workspace is added)."""
+        if not values:
+            return
+        ws = self.workspace_id
+        conn = self.session.connection()
+        columns = ("workspace_id", *names)
+        plan = _driver_plan(model.__table__, columns, conn.dialect)
+        if plan is None:
             # Core, not the ORM's bulk path: these rows have no objects to keep in step.
-            self.session.connection().execute(
-                insert(model.__table__), [{**r, "workspace_id": ws} for r in rows]
-            )
+            rows = [{"workspace_id": ws, **dict(zip(names, v, strict=True))} for v in values]
+            conn.execute(insert(model.__table__), rows)
+            return
+        # SQLite: one prepared statement for the batch (``executemany``), the values converted
+        # by the bind processors SQLAlchemy would apply; Core's per-row parameter handling
+        # was most of an import's database time.
+        sql, processors = plan
+        if processors:
+            lists = [[ws, *v] for v in values]
+            for i, process in processors:
+                # Many rows share one value object (the batch's time, an event's data):
+                # converted once.
+                last: Any = None
+                converted: Any = None
+                for row in lists:
+                    value = row[i]
+                    if value is None:
+                        continue
+                    if value is not last:
+                        last, converted = value, process(value)
+                    row[i] = converted
+            params = [tuple(row) for row in lists]
+        else:
+            params = [(ws, *v) for v in values]
+        conn.exec_driver_sql(sql, params)
 
     def allocate_ids(self, model: type[Any], count: int) -> list[int]:
         """``count`` new ids for ``model``'s table, in order.
@@ -204,21 +261,48 @@ class ImportWriter:
         phones: Sequence[tuple[int, str]],
         tags: Sequence[tuple[int, str]],
     ) -> None:
-        self.insert(ContactEmail, [{"contact_id": c, "email": e} for c, e in emails])
-        self.insert(ContactPhone, [{"contact_id": c, "number": n} for c, n in phones])
-        self.insert(ContactTag, [{"contact_id": c, "tag": t} for c, t in tags])
+        self.insert_values(ContactEmail, ("contact_id", "email"), emails)
+        self.insert_values(ContactPhone, ("contact_id", "number"), phones)
+        self.insert_values(ContactTag, ("contact_id", "tag"), tags)
 
     def affiliations(self, links: Sequence[tuple[int, int, str]]) -> None:
-        self.insert(
-            Affiliation,
-            [{"person_id": p, "organization_id": o, "title": t} for p, o, t in links],
-        )
+        self.insert_values(Affiliation, ("person_id", "organization_id", "title"), links)
 
     def documents(self, rows: Sequence[dict[str, Any]]) -> None:
         self.insert(SearchDocument, rows)
 
     def match_keys(self, keys: Sequence[tuple[int, str]]) -> None:
-        self.insert(ContactMatchKey, [{"contact_id": c, "key": k} for c, k in keys])
+        self.insert_values(ContactMatchKey, ("contact_id", "key"), keys)
 
     def events(self, rows: Sequence[dict[str, Any]]) -> list[int]:
         return self.insert_returning_ids(TimelineEvent, rows)
+
+
+Plan = tuple[str, list[tuple[int, Any]]]
+_PLANS: dict[tuple[str, tuple[str, ...]], Plan | None] = {}
+
+
+def _driver_plan(table: Any, columns: tuple[str, ...], dialect: Dialect) -> Plan | None:
+    """The SQLite INSERT for these columns and each column's bind processor; None where the
+    driver path does not apply (another database, or a column left to a Python-side default,
+    which only Core fills in)."""
+    if dialect.name != "sqlite":
+        return None
+    key = (table.name, columns)
+    if key not in _PLANS:
+        missing_default = any(
+            c.default is not None and c.name not in columns for c in table.columns
+        )
+        if missing_default or any(name not in table.c for name in columns):
+            _PLANS[key] = None
+        else:
+            found = [
+                (i, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+                for i, name in enumerate(columns)
+            ]
+            processors = [(i, p) for i, p in found if p is not None]
+            names = ", ".join(dialect.identifier_preparer.quote(n) for n in columns)
+            marks = ", ".join("?" for _ in columns)
+            sql = f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) VALUES ({marks})"  # noqa: S608, E501 - names from the model
+            _PLANS[key] = (sql, processors)
+    return _PLANS[key]

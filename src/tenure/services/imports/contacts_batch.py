@@ -56,8 +56,11 @@ class ContactBatch:
         self.organizations = self.lookups.organizations_named(
             r.organization for r in rows if r.organization and r.kind is ContactKind.PERSON
         )
-        matched = [m.contact_id for r in rows if (m := self.matcher.match(r))]
-        self.contacts = self.lookups.contacts(matched)
+        #: The matched contacts a row may update (skipping or creating reads none of them).
+        self.contacts: dict[int, Contact] = {}
+        if on_duplicate is OnDuplicate.UPDATE:
+            matched = [m.contact_id for r in rows if (m := self.matcher.match(r))]
+            self.contacts = self.lookups.contacts(matched)
         #: New contacts not written yet (``flush``), known meanwhile by placeholder ids < 0.
         self.pending: list[NewContact] = []
         self.external_ids: list[tuple[int, str]] = []

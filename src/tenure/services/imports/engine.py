@@ -23,6 +23,7 @@ from itertools import islice
 from typing import Any
 
 from tenure.db.models import ImportJob
+from tenure.db.repositories.imports import restore_page_cache, widen_page_cache
 from tenure.domain.errors import DomainError, InvalidInput
 from tenure.domain.imports.mapping import ColumnMapping, Resolved, from_spec, resolve
 from tenure.domain.imports.presets import ImportKind, presets_for
@@ -33,7 +34,10 @@ from tenure.services.imports.dedupe import OnDuplicate
 from tenure.services.imports.interactions_batch import InteractionBatch
 from tenure.services.imports.source import Opener, records, set_field_limit
 
-DEFAULT_BATCH = 500
+#: Rows per batch (and per commit): large enough that a batch's statements, index pages and
+#: full-text segments are shared by many rows; small enough to hold little memory (bench/
+#: import_speed.py measures it).
+DEFAULT_BATCH = 2000
 #: The report keeps the first problems; ``counts["problems"]`` counts all of them.
 MAX_REPORT = 1000
 
@@ -71,6 +75,8 @@ class ImportRun:
         self.counts: Counter[str] = Counter(job.counts)
         self.report: list[dict[str, Any]] = list(job.report)
         self.rows_done = job.rows_done
+        #: The connection's own SQLite page cache setting, while the import's is in place.
+        self.page_cache: int | None = None
 
     def batches(self, max_rows: int | None = None) -> Iterator[ImportJob]:
         """Process the rest of the file, yielding after each batch (commit there).
@@ -90,6 +96,7 @@ class ImportRun:
                 start = self.rows_done
                 while chunk := list(islice(rows, self.options.batch_size)):
                     if max_rows is not None and self.rows_done - start >= max_rows:
+                        self._restore_cache()
                         return  # more remains: the next step reads this chunk again
                     self._batch(resolved, chunk)
                     if nested is None:
@@ -99,6 +106,7 @@ class ImportRun:
             # A dry run leaves nothing behind, whether it finished or failed.
             if nested is not None and nested.is_active:
                 nested.rollback()
+        self._restore_cache()
         job.status = "done"
         job.finished_at = self.ctx.now
         self._save()
@@ -119,7 +127,18 @@ class ImportRun:
 
     # --- one batch --------------------------------------------------------------------------
 
+    def _widen_cache(self) -> None:
+        """Each batch may run on another pooled connection (the edge commits in between)."""
+        before = widen_page_cache(self.ctx.session)
+        if self.page_cache is None:
+            self.page_cache = before
+
+    def _restore_cache(self) -> None:
+        restore_page_cache(self.ctx.session, self.page_cache)
+        self.page_cache = None
+
     def _batch(self, resolved: Resolved, chunk: list[list[str]]) -> None:
+        self._widen_cache()
         first = self.rows_done + 2  # the header is row 1
         parsed: list[Any] = []
         problems: list[Problem] = []
