@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from tenure.api.contact_filters import ContactFilterDep
 from tenure.api.deps import CtxDep, ExpectedVersion, etag
 from tenure.api.schemas.contacts import (
     ContactCreate,
@@ -16,18 +16,13 @@ from tenure.api.schemas.contacts import (
     ContactUpdate,
     contact_read,
 )
-from tenure.db.repositories.contacts import ContactFilter
 from tenure.db.repositories.pagination import MAX_LIMIT
-from tenure.domain.contacts import ContactKind
-from tenure.domain.health import band_range
-from tenure.domain.lifecycle import Stage
 from tenure.services import contacts as service
 from tenure.services.contacts import EmailIn, OrganizationLink, PhoneIn
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
 
 #: PostgreSQL text cannot hold NUL, so a search for one is refused rather than sent.
-NO_NUL = r"^[^\x00]*$"
 
 
 def _inputs(body: ContactCreate | ContactUpdate, fields: set[str]) -> dict[str, object]:
@@ -59,45 +54,11 @@ def create_contact(body: ContactCreate, ctx: CtxDep, response: Response) -> Cont
 @router.get("", response_model=ContactPage)
 def list_contacts(
     ctx: CtxDep,
-    stage: Stage | None = None,
-    tag: Annotated[str | None, Query(max_length=50, pattern=NO_NUL)] = None,
-    owner_id: int | None = None,
-    kind: ContactKind | None = None,
-    q: Annotated[
-        str | None,
-        Query(
-            max_length=200,
-            pattern=NO_NUL,
-            description=(
-                "Search name, emails, phones, organizations and tags (word prefixes, accents "
-                "and case aside, names with typos). With q the answer is one page ranked by "
-                "relevance (sort is ignored, next_cursor is null, a cursor is refused)."
-            ),
-        ),
-    ] = None,
-    health_band: Annotated[
-        Literal["at_risk", "watch", "healthy"] | None, Query(description="Clients by health")
-    ] = None,
-    touch_overdue: Annotated[bool, Query(description="Only clients overdue for a touch")] = False,
-    renewal_within_days: Annotated[
-        int | None, Query(ge=0, le=3660, description="Active agreement renewing within N days")
-    ] = None,
+    filters: ContactFilterDep,
     sort: ContactSort = "name",
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> ContactPage:
-    filters = ContactFilter(
-        stage=stage.value if stage else None,
-        tag=tag,
-        owner_id=owner_id,
-        kind=kind.value if kind else None,
-        q=q or None,
-        health=band_range(health_band) if health_band else None,
-        touch_due_before=ctx.today if touch_overdue else None,
-        renewal_between=(ctx.today, ctx.today + timedelta(days=renewal_within_days))
-        if renewal_within_days is not None
-        else None,
-    )
     page = service.list_contacts(ctx, filters=filters, sort=sort, cursor=cursor, limit=limit)
     today = ctx.today
     return ContactPage(

@@ -7,26 +7,21 @@ without colliding with ``/contacts/{id}``. A CSV is written in the request's tra
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import IO, Annotated, Literal
+from typing import IO, Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel
 
+from tenure.api.contact_filters import ContactFilterDep
 from tenure.api.deps import CtxDep
-from tenure.api.routes.contacts import NO_NUL
 from tenure.api.schemas.contacts import ContactSort
-from tenure.db.repositories.contacts import ContactFilter
 from tenure.db.repositories.scheduling import ActivityFilter, CaseFilter, DeliveryFilter
 from tenure.domain.access import Permission
 from tenure.domain.activities import ActivityKind, ActivityStatus
 from tenure.domain.cases import CasePriority, CaseStatus
-from tenure.domain.contacts import ContactKind
 from tenure.domain.deliveries import DeliveryStatus
 from tenure.domain.errors import InvalidInput
-from tenure.domain.health import band_range
-from tenure.domain.lifecycle import Stage
 from tenure.services import exports
 from tenure.services.exports.files import chunks, spool_bytes, spool_text, spooled
 
@@ -46,32 +41,6 @@ def download(file: IO[bytes], media_type: str, filename: str) -> StreamingRespon
     )
 
 
-def contact_filter(
-    ctx: CtxDep,
-    stage: Stage | None = None,
-    tag: Annotated[str | None, Query(max_length=50, pattern=NO_NUL)] = None,
-    owner_id: int | None = None,
-    kind: ContactKind | None = None,
-    q: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
-    health_band: Literal["at_risk", "watch", "healthy"] | None = None,
-    touch_overdue: bool = False,
-    renewal_within_days: Annotated[int | None, Query(ge=0, le=3660)] = None,
-) -> ContactFilter:
-    """The filters of ``GET /contacts``, with the same meaning."""
-    return ContactFilter(
-        stage=stage.value if stage else None,
-        tag=tag,
-        owner_id=owner_id,
-        kind=kind.value if kind else None,
-        q=q or None,
-        health=band_range(health_band) if health_band else None,
-        touch_due_before=ctx.today if touch_overdue else None,
-        renewal_between=(ctx.today, ctx.today + timedelta(days=renewal_within_days))
-        if renewal_within_days is not None
-        else None,
-    )
-
-
 @router.get(
     "/contacts.csv",
     response_class=StreamingResponse,
@@ -79,7 +48,7 @@ def contact_filter(
 )
 def contacts_csv(
     ctx: CtxDep,
-    filters: Annotated[ContactFilter, Depends(contact_filter)],
+    filters: ContactFilterDep,
     sort: ContactSort = "name",
 ) -> StreamingResponse:
     """The contact list as CSV: the filters and sort of ``GET /contacts``, every row (a search

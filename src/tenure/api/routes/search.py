@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from tenure.api.contact_filters import NO_NUL
 from tenure.api.deps import CtxDep
 from tenure.api.schemas.contacts import contact_read
 from tenure.api.schemas.search import (
@@ -21,7 +22,6 @@ from tenure.services.contacts import ContactView
 
 router = APIRouter(prefix="/search", tags=["search"])
 
-NO_NUL = r"^[^\x00]*$"
 Q = Annotated[str, Query(min_length=1, max_length=200, pattern=NO_NUL)]
 
 

@@ -16,11 +16,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from tenure.api.contact_filters import ContactFilterDep
 from tenure.api.deps import CtxDep
-from tenure.api.routes.exports import contact_filter
 from tenure.api.schemas.contacts import ContactSort
 from tenure.api.schemas.vcard import VCardImportRead, import_read
-from tenure.db.repositories.contacts import ContactFilter
 from tenure.db.uow import unit_of_work
 from tenure.domain.access import Permission
 from tenure.domain.errors import InvalidInput
@@ -69,7 +68,7 @@ def page_ctx(request: Request, ctx: Ctx) -> Callable[[], AbstractContextManager[
 def contacts_vcf(
     request: Request,
     ctx: CtxDep,
-    filters: Annotated[ContactFilter, Depends(contact_filter)],
+    filters: ContactFilterDep,
     version: Version = "3.0",
     sort: ContactSort = "name",
 ) -> StreamingResponse:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from tenure.db.repositories.contacts import ContactFilter, ContactRepository
+from tenure.db.repositories.contacts import ContactRepository
 from tenure.db.repositories.scheduling import ActivityFilter, CaseFilter, DeliveryFilter
 from tenure.domain.activities import ActivityKind
 from tenure.domain.agreements import AgreementKind, BillingPeriod
@@ -30,7 +30,6 @@ from tenure.domain.errors import (
     PermissionDenied,
 )
 from tenure.domain.events import EventType
-from tenure.domain.health import band_range
 from tenure.domain.knowledge import KnowledgeKind
 from tenure.domain.lifecycle import USER_END_REASONS, EndReason, EvidenceKind, Stage
 from tenure.services import (
@@ -50,6 +49,7 @@ from tenure.services import (
 )
 from tenure.services.contacts import EmailIn, PhoneIn
 from tenure.services.context import Ctx
+from tenure.web.contact_list import SORTS, ContactListQuery, contact_list_query
 from tenure.web.deps import WebCtx
 from tenure.web.render import build_templates, context
 from tenure.web.routes.playbooks import cancel_for_client, client_playbooks, start_for_client
@@ -57,16 +57,6 @@ from tenure.web.routes.playbooks import cancel_for_client, client_playbooks, sta
 router = APIRouter()
 templates = build_templates()
 
-LIST_SORTS = {
-    "name": "Name",
-    "-created": "Newest",
-    "last_touch": "Last touch (oldest first)",
-    "-last_touch": "Last touch (newest first)",
-    "next_activity": "Next activity",
-    "health": "Health (lowest first)",
-    "-health": "Health (highest first)",
-    "client_since": "Client since (longest first)",
-}
 CHANNELS = [c.value for c in interactions.Channel]
 
 
@@ -111,44 +101,13 @@ def _int(value: str, field: str) -> int | None:
 def contact_list(
     request: Request,
     ctx: WebCtx,
-    stage: str | None = None,
-    tag: str | None = None,
-    owner_id: str | None = None,
-    health: str | None = None,
-    touch: str | None = None,
-    renewal: str | None = None,
-    q: str | None = None,
-    sort: str = "name",
+    query: Annotated[ContactListQuery, Depends(contact_list_query)],
     cursor: str | None = None,
 ) -> Response:
-    filters = ContactFilter(
-        stage=stage or None,
-        tag=tag or None,
-        owner_id=_int(owner_id or "", "owner_id"),
-        q=q or None,
-        health=band_range(health) if health else None,
-        touch_due_before=ctx.today if touch == "overdue" else None,
-        renewal_between=(ctx.today, ctx.today + timedelta(days=renewal_days))
-        if (renewal_days := _int(renewal or "", "renewal")) is not None
-        else None,
-    )
     page = contacts.list_contacts(
-        ctx, filters=filters, sort=sort if sort in LIST_SORTS else "name", cursor=cursor, limit=50
+        ctx, filters=query.filters, sort=query.sort, cursor=cursor, limit=50
     )
-    params = {
-        k: v
-        for k, v in {
-            "stage": stage,
-            "tag": tag,
-            "owner_id": owner_id,
-            "health": health,
-            "touch": touch,
-            "renewal": renewal,
-            "q": q,
-            "sort": sort,
-        }.items()
-        if v
-    }
+    params = query.params
     next_url = (
         f"/contacts?{urlencode({**params, 'cursor': page.next_cursor})}"
         if page.next_cursor
@@ -165,7 +124,7 @@ def contact_list(
             next_url=next_url,
             members=members,
             stages=[s.value for s in Stage],
-            sorts=LIST_SORTS,
+            sorts=SORTS,
             today=ctx.today,
         ),
     )

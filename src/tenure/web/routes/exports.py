@@ -6,32 +6,19 @@ The contact list's CSV takes the list page's own query string (``/exports/contac
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import IO
+from typing import IO, Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
-from tenure.db.repositories.contacts import CONTACT_SORTS, ContactFilter
-from tenure.domain.errors import InvalidInput
-from tenure.domain.health import band_range
 from tenure.services import exports
 from tenure.services.exports.files import chunks, spool_text
+from tenure.web.contact_list import ContactListQuery, contact_list_query
 from tenure.web.deps import WebCtx
 
 router = APIRouter()
 
 CSV_TYPE = "text/csv; charset=utf-8"
-
-
-def _int(value: str | None, field: str, maximum: int = 10**18) -> int | None:
-    if not value:
-        return None
-    if not value.isascii() or not value.isdigit() or len(value) > 18:
-        raise InvalidInput.one(field, "integer", "not a number")
-    if int(value) > maximum:
-        raise InvalidInput.one(field, "range", f"at most {maximum}")
-    return int(value)
 
 
 def _csv(file: IO[bytes], filename: str) -> StreamingResponse:
@@ -44,33 +31,12 @@ def _csv(file: IO[bytes], filename: str) -> StreamingResponse:
 
 @router.get("/exports/contacts.csv")
 def contacts_csv(
-    ctx: WebCtx,
-    stage: str | None = None,
-    tag: str | None = None,
-    owner_id: str | None = None,
-    health: str | None = None,
-    touch: str | None = None,
-    renewal: str | None = None,
-    q: str | None = None,
-    sort: str = "name",
+    ctx: WebCtx, query: Annotated[ContactListQuery, Depends(contact_list_query)]
 ) -> StreamingResponse:
-    if q and "\x00" in q:
-        raise InvalidInput.one("q", "text", "contains a NUL character")
-    renewal_days = _int(renewal, "renewal", maximum=3660)
-    filters = ContactFilter(
-        stage=stage or None,
-        tag=tag or None,
-        owner_id=_int(owner_id, "owner_id"),
-        q=q or None,
-        health=band_range(health) if health else None,
-        touch_due_before=ctx.today if touch == "overdue" else None,
-        renewal_between=(ctx.today, ctx.today + timedelta(days=renewal_days))
-        if renewal_days is not None
-        else None,
+    """The list as the page shows it (its filters, sort and search), every contact."""
+    file = spool_text(
+        lambda out: exports.contacts_csv(ctx, out, filters=query.filters, sort=query.sort)
     )
-    # As the list page: an unknown sort is the default one, not an error.
-    order = sort if sort in CONTACT_SORTS else "name"
-    file = spool_text(lambda out: exports.contacts_csv(ctx, out, filters=filters, sort=order))
     return _csv(file, f"contacts-{ctx.today.isoformat()}.csv")
 
 

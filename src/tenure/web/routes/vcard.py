@@ -9,47 +9,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
-from tenure.db.repositories.contacts import ContactFilter
 from tenure.db.uow import unit_of_work
-from tenure.domain.errors import InvalidInput
-from tenure.domain.health import band_range
 from tenure.services import vcard
 from tenure.services.context import Ctx
+from tenure.web.contact_list import ContactListQuery, contact_list_query
 from tenure.web.deps import WebCtx
 
 router = APIRouter()
 
-#: The list page's sorts (the others of the API are not offered there).
-LIST_SORTS = frozenset(
-    {
-        "name",
-        "-created",
-        "last_touch",
-        "-last_touch",
-        "next_activity",
-        "health",
-        "-health",
-        "client_since",
-    }
-)
-
 
 def _attachment(filename: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{filename}"'}
-
-
-def _int(value: str | None, field: str) -> int | None:
-    if not value:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidInput.one(field, "integer", "not a number") from None
 
 
 @router.get("/vcard/contacts/{contact_id:int}.vcf")
@@ -62,33 +37,10 @@ def contact_vcf(contact_id: int, ctx: WebCtx, version: str = "3.0") -> Response:
 def contacts_vcf(
     request: Request,
     ctx: WebCtx,
-    stage: str | None = None,
-    tag: str | None = None,
-    owner_id: str | None = None,
-    health: str | None = None,
-    touch: str | None = None,
-    renewal: str | None = None,
-    q: str | None = None,
-    sort: str = "name",
+    query: Annotated[ContactListQuery, Depends(contact_list_query)],
     version: str = "3.0",
 ) -> Response:
     """The list as the page shows it (its filters, sort and search), every contact."""
-    if health and health not in ("at_risk", "watch", "healthy"):
-        raise InvalidInput.one("health", "choice", "must be at_risk, watch or healthy")
-    renewal_days = _int(renewal, "renewal")
-    if renewal_days is not None and not 0 <= renewal_days <= 3660:
-        raise InvalidInput.one("renewal", "range", "between 0 and 3660 days")
-    filters = ContactFilter(
-        stage=stage or None,
-        tag=tag or None,
-        owner_id=_int(owner_id, "owner_id"),
-        q=q or None,
-        health=band_range(health) if health else None,
-        touch_due_before=ctx.today if touch == "overdue" else None,
-        renewal_between=(ctx.today, ctx.today + timedelta(days=renewal_days))
-        if renewal_days is not None
-        else None,
-    )
 
     @contextmanager
     def open_ctx() -> Iterator[Ctx]:
@@ -98,9 +50,9 @@ def contacts_vcf(
 
     pages = vcard.export_stream(
         ctx,
-        filters=filters,
+        filters=query.filters,
         version=version,
-        sort=sort if sort in LIST_SORTS else "name",
+        sort=query.sort,
         open_ctx=open_ctx,
     )
     return StreamingResponse(
