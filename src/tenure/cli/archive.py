@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import IO
 
 import typer
 
@@ -21,6 +17,7 @@ from tenure.cli.runtime import (
     handle_errors,
     print_json,
     session_scope,
+    text_output,
     workspace_ctx,
 )
 from tenure.db.repositories.contacts import ContactFilter
@@ -31,23 +28,6 @@ from tenure.services import access, exports
 from tenure.services.context import Ctx
 
 OutputOption = typer.Option(None, "--output", "-o", help="Write to this file (default stdout).")
-
-
-@contextmanager
-def _text_out(path: Path | None) -> Iterator[IO[str]]:
-    """stdout, or a file written beside its name and renamed at the end (a failed export
-    leaves no half file)."""
-    if path is None:
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    partial = path.with_name(path.name + ".partial")
-    try:
-        with partial.open("w", encoding="utf-8", newline="") as out:
-            yield out
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def _report(path: Path | None, rows: int) -> None:
@@ -73,7 +53,7 @@ def export_contacts(
     """The contact list as CSV, with the list's filters and sort."""
     if health_band and health_band not in ("at_risk", "watch", "healthy"):
         raise InvalidInput.one("health_band", "choice", "must be at_risk, watch or healthy")
-    with workspace_ctx(workspace, write=False) as ctx, _text_out(output) as out:
+    with workspace_ctx(workspace, write=False) as ctx, text_output(output) as out:
         filters = ContactFilter(
             stage=stage,
             tag=tag,
@@ -98,7 +78,7 @@ def export_timeline(
     workspace: str = WorkspaceOption,
 ) -> None:
     """One contact's timeline as CSV, newest first."""
-    with workspace_ctx(workspace, write=False) as ctx, _text_out(output) as out:
+    with workspace_ctx(workspace, write=False) as ctx, text_output(output) as out:
         rows = exports.timeline_csv(ctx, out, contact_id=contact_id)
     _report(output, rows)
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from pathlib import Path
+from typing import IO, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -87,6 +89,23 @@ def workspace_ctx(slug: str | None, *, write: bool = True) -> Iterator[Ctx]:
             source="cli",
             workspace_timezone=workspace.timezone,
         )
+
+
+@contextmanager
+def text_output(path: Path | None) -> Iterator[IO[str]]:
+    """stdout, or a file written beside its name and renamed at the end (a failed export
+    leaves no half file). No newline translation: CSV and vCard lines end in CRLF already."""
+    if path is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as out:
+            yield out
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def print_json(data: Any) -> None:

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
 import typer
 from rich.table import Table
@@ -20,6 +15,7 @@ from tenure.cli.runtime import (
     err_console,
     handle_errors,
     print_json,
+    text_output,
     workspace_ctx,
 )
 from tenure.db.repositories.contacts import ContactFilter
@@ -83,24 +79,6 @@ def _print_report(report: vcard.ImportReport) -> None:
         console.print(f"… and {len(report.problems) - SHOWN_PROBLEMS} more (see --json)")
 
 
-@contextmanager
-def _text_out(path: Path | None) -> Iterator[IO[str]]:
-    """stdout, or a file written beside its name and renamed at the end (a failed export
-    leaves no half file)."""
-    if path is None:
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    partial = path.with_name(path.name + ".partial")
-    try:
-        # vCard lines end in CRLF already: no newline translation.
-        with partial.open("w", encoding="utf-8", newline="") as out:
-            yield out
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 @export_app.command("vcard")
 @handle_errors
 def export_vcard(
@@ -120,7 +98,7 @@ def export_vcard(
     """Contacts as a .vcf file: one (--contact), or the list with its filters and sort."""
     vcard.check_version(version)
     count = 0
-    with workspace_ctx(workspace, write=False) as ctx, _text_out(output) as out:
+    with workspace_ctx(workspace, write=False) as ctx, text_output(output) as out:
         if contact is not None:
             out.write(vcard.export_contact(ctx, contact, version=version).text)
             count = 1
