@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -16,6 +19,9 @@ import httpx
 import psutil
 
 from bench.stats import percentile
+
+#: The mixed load measures the app as it is deployed: no statement counter.
+PRODUCTION_APP = "tenure.app:create_app"
 
 
 def _cli(url: str, *args: str) -> tuple[bool, float, str]:
@@ -110,9 +116,116 @@ def _loop(
     return out
 
 
+# The wrk driver: the same mix as ``_loop``, generated in Lua so the load costs C, not Python.
+# wrk runs one thread with ``level`` connections (a closed loop per connection); ``done`` prints
+# one JSON line that ``_wrk_level`` reads back.
+_WRK_SCRIPT = """
+local ids = {%(ids)s}
+local auth = "Bearer %(token)s"
+local body = '{"channel":"call","direction":"outbound","subject":"Mixed load"}'
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) math.randomseed(%(seed)d); writes = 0; total = 0 end
+function request()
+  local cid = ids[math.random(#ids)]
+  local roll = math.random()
+  local h = {["Authorization"] = auth}
+  total = total + 1
+  if roll < 0.2 then
+    writes = writes + 1
+    h["Content-Type"] = "application/json"
+    return wrk.format("POST", "/api/v1/contacts/" .. cid .. "/interactions", h, body)
+  elseif roll < 0.4 then
+    return wrk.format("GET", "/api/v1/contacts/" .. cid, h)
+  elseif roll < 0.6 then
+    return wrk.format("GET", "/api/v1/contacts/" .. cid .. "/timeline", h)
+  elseif roll < 0.8 then
+    return wrk.format("GET", "/api/v1/contacts?stage=client&sort=-last_touch", h)
+  end
+  return wrk.format("GET", "/api/v1/search/contacts?q=jam", h)
+end
+function done(summary, latency, requests)
+  local w, t = 0, 0
+  for _, th in ipairs(threads) do w = w + th:get("writes"); t = t + th:get("total") end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCHJSON {"requests": %%d, "seconds": %%f, "errors": %%d, "p50_ms": %%f, "p95_ms": %%f, '
+    .. '"writes": %%d, "generated": %%d}\\n',
+    summary.requests, summary.duration / 1e6,
+    e.status + e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, w, t))
+end
+"""
+
+
+def _wrk_level(
+    wrk: str, base: str, token: str, clients: list[int], seconds: float, level: int
+) -> dict[str, Any]:
+    script = _WRK_SCRIPT % {
+        "ids": ",".join(map(str, clients)), "token": token, "seed": 1000 * level,
+    }  # fmt: skip
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    try:
+        done = subprocess.run(
+            [wrk, "-t1", f"-c{level}", f"-d{max(1, round(seconds))}s", "--timeout", "60s",
+             "-s", f.name, base],
+            capture_output=True, text=True, timeout=seconds + 120, check=True,
+        )  # fmt: skip
+    finally:
+        os.unlink(f.name)
+    line = next(x for x in done.stdout.splitlines() if x.startswith("BENCHJSON "))
+    data = json.loads(line.removeprefix("BENCHJSON "))
+    return {
+        "requests": data["requests"],
+        "errors": data["errors"],
+        "throughput_rps": data["requests"] / data["seconds"],
+        "p50_ms": data["p50_ms"],
+        "p95_ms": data["p95_ms"],
+        "write_share": data["writes"] / max(data["generated"], 1),
+    }
+
+
+def _threads_level(
+    base: str, token: str, clients: list[int], seconds: float, level: int
+) -> dict[str, Any]:
+    samples: list[list[tuple[float, bool, int]]] = [[] for _ in range(level)]
+
+    def work(k: int) -> None:
+        samples[k] = _loop(base, token, clients, seconds, 1000 * level + k)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(level)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    flat = [s for box in samples for s in box]
+    times = [t for t, _, _ in flat]
+    return {
+        "requests": len(flat),
+        "errors": sum(1 for _, _, status in flat if status >= 400),
+        "throughput_rps": len(flat) / wall,
+        "p50_ms": percentile(times, 0.5),
+        "p95_ms": percentile(times, 0.95),
+        "write_share": sum(1 for _, w, _ in flat if w) / max(len(flat), 1),
+    }
+
+
 def mixed(
-    url: str, info: dict[str, Any], *, levels: list[int], seconds: float, server: Any
+    url: str,
+    info: dict[str, Any],
+    *,
+    levels: list[int],
+    seconds: float,
+    server: Any,
+    driver: str = "auto",
 ) -> list[dict[str, Any]]:
+    """The closed loop against two server processes of the production app (no statement
+    counter). ``driver``: ``wrk`` (C; the load's own CPU stays small on a 2-core machine),
+    ``threads`` (Python threads with httpx, which take a core of their own), or ``auto`` (wrk
+    when installed)."""
     from sqlalchemy import text
 
     from tenure.db.engine import make_engine
@@ -129,38 +242,27 @@ def mixed(
             ).scalars()
         )
     engine.dispose()
+    wrk = shutil.which("wrk") if driver in ("auto", "wrk") else None
+    if driver == "wrk" and wrk is None:
+        raise RuntimeError("--load-driver wrk: wrk is not installed (apt-get install wrk)")
     results = []
-    with server(url, workers=2, embedded_worker=False) as srv:
+    with server(url, workers=2, embedded_worker=False, factory=PRODUCTION_APP) as srv:
         for level in levels:
             peak = _Peak(srv.process.pid)
             peak.start()
-            samples: list[list[tuple[float, bool, int]]] = [[] for _ in range(level)]
-
-            def work(k: int, box: list[Any] = samples, seed: int = 1000 * level) -> None:
-                box[k] = _loop(srv.base, info["owner_token"], clients, seconds, seed + k)
-
-            threads = [threading.Thread(target=work, args=(k,)) for k in range(level)]
-            started = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            wall = time.perf_counter() - started
+            token = info["owner_token"]
+            if wrk:
+                row = _wrk_level(wrk, srv.base, token, clients, seconds, level)
+            else:
+                row = _threads_level(srv.base, token, clients, seconds, level)
             peak.stop.set()
             peak.join()
-            flat = [s for box in samples for s in box]
-            times = [t for t, _, _ in flat]
-            errors = sum(1 for _, _, status in flat if status >= 400)
             workers = {pid: rss for pid, rss in peak.peak.items() if pid != srv.process.pid}
             results.append(
                 {
                     "concurrency": level,
-                    "requests": len(flat),
-                    "errors": errors,
-                    "throughput_rps": len(flat) / wall,
-                    "p50_ms": percentile(times, 0.5),
-                    "p95_ms": percentile(times, 0.95),
-                    "write_share": sum(1 for _, w, _ in flat if w) / max(len(flat), 1),
+                    "driver": "wrk" if wrk else "threads",
+                    **row,
                     "peak_rss_mb_per_process": max((workers or peak.peak).values(), default=0)
                     / 2**20,
                 }

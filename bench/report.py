@@ -142,12 +142,14 @@ def markdown(data: dict[str, Any]) -> str:
             "",
             "Mixed load (scenario 8; 80 % reads, 20 % writes; 2 server processes):",
             "",
-            "| clients | requests | errors | req/s | p50 ms | p95 ms | peak RSS MB/process |",
-            "|---:|---:|---:|---:|---:|---:|---:|",
+            "| clients | driver | requests | errors | req/s | p50 ms | p95 ms "
+            "| peak RSS MB/process |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|",
         ]
         for m in data["mixed"]:
             lines.append(
-                f"| {m['concurrency']} | {m['requests']} | {m['errors']} | "
+                f"| {m['concurrency']} | {m.get('driver', 'threads')} | {m['requests']} | "
+                f"{m['errors']} | "
                 f"{m['throughput_rps']:.0f} | {_ms(m['p50_ms'])} | {_ms(m['p95_ms'])} | "
                 f"{m['peak_rss_mb_per_process']:.0f} |"
             )

@@ -128,7 +128,14 @@ def free_port() -> int:
 class Server:
     """``uvicorn`` in its own process (or processes, with ``workers``)."""
 
-    def __init__(self, url: str, *, workers: int = 1, embedded_worker: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        workers: int = 1,
+        embedded_worker: bool = True,
+        factory: str = "bench.server:create_bench_app",
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
@@ -138,7 +145,7 @@ class Server:
             "TENURE_POOL_SIZE": "20",
         }
         command = [
-            sys.executable, "-m", "uvicorn", "--factory", "bench.server:create_bench_app",
+            sys.executable, "-m", "uvicorn", "--factory", factory,
             "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
             "--log-level", "warning", "--no-access-log",
         ]  # fmt: skip
@@ -281,7 +288,14 @@ def run(args: argparse.Namespace, db: str) -> dict[str, Any]:
     mixed = []
     if not args.skip_mixed:
         print(f"[{db}] scenario 8 (mixed load) …", flush=True)
-        mixed = load.mixed(url, info, levels=args.levels, seconds=args.mixed_seconds, server=Server)
+        mixed = load.mixed(
+            url,
+            info,
+            levels=args.levels,
+            seconds=args.mixed_seconds,
+            server=Server,
+            driver=args.load_driver,
+        )
     return report.assemble(db, args, info, started, results, transfer, mixed)
 
 
@@ -302,6 +316,12 @@ def main(argv: list[str] | None = None) -> list[Path]:
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--mixed-seconds", type=float, default=8.0)
     parser.add_argument("--skip-mixed", action="store_true")
+    parser.add_argument(
+        "--load-driver",
+        choices=("auto", "wrk", "threads"),
+        default="auto",
+        help="scenario 8's load: wrk (C, when installed) or Python threads",
+    )
     parser.add_argument(
         "--no-worker",
         action="store_true",
