@@ -290,6 +290,90 @@ def test_edges(db: Database, tenants: tuple[Tenant, Tenant, int]) -> None:
         assert eur.months[0].churned == 900
 
 
+def _gbp_yearly(value: int, start: str) -> AgreementRecord:
+    return AgreementRecord("active", date.fromisoformat(start), None, None, value, "yearly", "GBP")
+
+
+#: Revenue around the start of the period 2025-01..2025-04 (the running sums start from the
+#: status and value in force on its first day), and a conversion month without a value event.
+REVENUE_EDGES = Scenario(
+    histories=[
+        # Two currencies; the GBP plan starts in January (expansion), the client leaves in March
+        # (churned in both).
+        History(
+            _moves("2024-11-10", "2025-03-20"),
+            (_monthly(1000, "2024-11-10"), _gbp_yearly(12000, "2025-01-15")),
+        ),
+        # The agreement predates the conversion: February's new value has no agreement event.
+        History(_moves("2025-02-03"), (_monthly(500, "2024-12-15"),)),
+        # A plan ending on the period's first day is in force at its start; the smaller one
+        # starting that day is not yet (contraction in January).
+        History(
+            _moves("2024-06-01"),
+            (_monthly(300, "2024-06-01", "2025-01-01"), _monthly(200, "2025-01-01")),
+        ),
+        # Ended before the period (no value in it), then the client leaves in it.
+        History(_moves("2024-03-01", "2025-02-10"), (_monthly(900, "2024-03-01", "2024-12-20"),)),
+        # An agreement ending on its first day is never in force.
+        History(_moves("2025-04-05"), (_monthly(700, "2025-04-05", "2025-04-05"),)),
+    ],
+    period=Period(Month(2025, 1), Month(2025, 4)),
+    today=date(2025, 6, 30),
+    cohort_months=2,
+)
+
+
+def test_revenue_around_the_period_start(db: Database, tenants: tuple[Tenant, Tenant, int]) -> None:
+    tenant, _, _ = tenants
+    factory = session_factory(db.engine)
+    s = REVENUE_EDGES
+    n = len(s.histories)
+    with unit_of_work(factory) as session:
+        _write(session, tenant.workspace_id, s.histories, [None] * n, [False] * n, random.Random(2))
+    with unit_of_work(factory, write=False) as session:
+        _check_all(session, tenant, s, s.histories)
+        ctx = _ctx(session, tenant, s.today)
+        eur, gbp = analytics.revenue(ctx, start="2025-01", end="2025-04").currencies
+        jan, feb, mar, _ = eur.months
+        assert (eur.currency, gbp.currency) == ("EUR", "GBP")
+        assert (jan.mrr_start, jan.contraction, jan.mrr_end) == (1000 + 300, 100, 1000 + 200)
+        assert (feb.new, feb.churned, mar.churned) == (500, 0, 1000)
+        assert (gbp.months[0].expansion, gbp.months[2].churned) == (1000, 1000)
+        assert sum(m.new for m in eur.months) == 500  # not the never-in-force 700
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(s=scenarios(), seed=st.integers(0, 2**32))
+def test_revenue_cohorts_and_tenure_equal_the_brute_force(
+    db: Database, tenant: Tenant, s: Scenario, seed: int
+) -> None:
+    """The reports that follow each contact's history (running sums, cohort members, spells),
+    on more random histories than the all-reports test above."""
+    factory = session_factory(db.engine)
+    n = len(s.histories)
+    with unit_of_work(factory) as session:
+        session.execute(delete(Contact).where(Contact.workspace_id == tenant.workspace_id))
+        _write(
+            session, tenant.workspace_id, s.histories, [None] * n, [False] * n, random.Random(seed)
+        )
+    with unit_of_work(factory, write=False) as session:
+        ctx = _ctx(session, tenant, s.today)
+        period = s.period
+        kw = {"start": period.start, "end": period.end}
+        assert analytics.revenue(ctx, **kw).currencies == brute_revenue(s.histories, period)
+        observable = s.today + timedelta(days=1)
+        assert analytics.cohorts(ctx, months=s.cohort_months, **kw).cohorts == brute_cohorts(
+            s.histories, period, months=s.cohort_months, as_of=observable
+        )
+        assert analytics.tenure(ctx, **kw).tenure == brute_tenure(
+            s.histories, period, as_of=period.as_of(s.today)
+        )
+
+
 def _histories_from_rows(session: Session, workspace_id: int) -> list[History]:
     """What the services wrote, as the brute force's input."""
     transitions = session.execute(

@@ -29,6 +29,17 @@ class Transition(WorkspaceScoped, Base):
             "from_stage",
             "reason",
         ),
+        # Covering, in contact order: cohorts, tenure and revenue follow each contact's
+        # history from the index alone (migration 0008).
+        Index(
+            "ix_transitions_ws_contact_cover",
+            "workspace_id",
+            "contact_id",
+            "effective_on",
+            "id",
+            "from_stage",
+            "to_stage",
+        ),
     )
 
     contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id", ondelete="CASCADE"))

@@ -12,22 +12,27 @@ series over 100k clients costs a few index range scans and sorts, not a Python l
   from which the median is read: at most one row per distinct number of days);
 * revenue: the value at the first boundary in one aggregate; then, per month, only the contacts
   with something happening in it (a transition, or an agreement starting or ending) are looked
-  at, which is all that can change a stock, churn, expand or contract.
+  at, which is all that can change a stock, churn, expand or contract: their status and value
+  at the month's start and end are running sums (``SUM() OVER``) of those events, in one sort.
 
-The month bucket, the first day of the next month and the days between two dates are spelled
-per dialect (``strftime``-style ``date()`` on SQLite, ``date_trunc`` on PostgreSQL).
+The month bucket and the days between two dates are spelled per dialect (``strftime``-style
+``date()`` on SQLite, ``date_trunc`` on PostgreSQL).
 
 Cost. The stock at the period's start, the clients at the first revenue boundary and the open
 spells each need one pass over the transitions before that day; the rest reads only the
 period's rows. That pass reads the covering index ``ix_transitions_ws_effective_cover``
 ``(workspace_id, effective_on, contact_id, to_stage, from_stage, reason)`` alone, no row
 lookups (measured at 100k clients: 0.7 s → 0.04 s for the start stock; migration 0007).
+What follows each contact's history (cohort members' transitions, tenure's ``LEAD()``, the
+revenue's moves by contact) reads ``ix_transitions_ws_contact_cover`` ``(workspace_id,
+contact_id, effective_on, id, from_stage, to_stage)`` alone, in contact order (migration 0008;
+at a quarter of size M on SQLite the cohort query's CPU time fell from 45 to 29 ms).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -41,9 +46,10 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    union,
+    union_all,
 )
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import Subquery
 from sqlalchemy.sql.functions import FunctionElement
 
 from tenure.db.models import Agreement, Contact, ContactTag, Transition
@@ -71,14 +77,6 @@ class month_start(FunctionElement[date]):
     inherit_cache = True
 
 
-class month_after(FunctionElement[date]):
-    """The first day of the month after the date's month."""
-
-    type = Date()
-    name = "month_after"
-    inherit_cache = True
-
-
 class days_between(FunctionElement[int]):
     """``days_between(a, b)``: b - a in whole days."""
 
@@ -96,17 +94,6 @@ def _month_start_sqlite(element: month_start, compiler: Any, **kw: Any) -> str:
 def _month_start_pg(element: month_start, compiler: Any, **kw: Any) -> str:
     arg = compiler.process(element.clauses, **kw)
     return f"CAST(date_trunc('month', CAST({arg} AS timestamp)) AS date)"
-
-
-@compiles(month_after)
-def _month_after_sqlite(element: month_after, compiler: Any, **kw: Any) -> str:
-    return f"date({compiler.process(element.clauses, **kw)}, 'start of month', '+1 month')"
-
-
-@compiles(month_after, "postgresql")
-def _month_after_pg(element: month_after, compiler: Any, **kw: Any) -> str:
-    arg = compiler.process(element.clauses, **kw)
-    return f"CAST(date_trunc('month', CAST({arg} AS timestamp)) + INTERVAL '1 month' AS date)"
 
 
 @compiles(days_between)
@@ -311,16 +298,20 @@ class AnalyticsRepository(Repository[Transition]):
 
     # --- revenue ------------------------------------------------------------------------------
 
-    def mrr_at(self, boundary: date) -> dict[str, int]:
-        """Per currency: the value of agreements in force at ``boundary`` whose contact is a
-        client at it (one pass over the transitions before it, hashed against the agreements)."""
-        clients = (
+    def _clients_at(self, boundary: date) -> Subquery:
+        """``contact_id`` of the clients in scope at ``boundary``."""
+        return (
             self.select(Transition.contact_id.label("contact_id"))
             .where(Transition.effective_on < boundary, *self._in_scope(Transition.contact_id))
             .group_by(Transition.contact_id)
             .having(func.sum(DELTA) == 1)
             .subquery("clients")
         )
+
+    def mrr_at(self, boundary: date) -> dict[str, int]:
+        """Per currency: the value of agreements in force at ``boundary`` whose contact is a
+        client at it (one pass over the transitions before it, hashed against the agreements)."""
+        clients = self._clients_at(boundary)
         stmt = (
             select(Agreement.currency, func.sum(monthly_value_sql()))
             .join(clients, clients.c.contact_id == Agreement.contact_id)
@@ -334,91 +325,33 @@ class AnalyticsRepository(Repository[Transition]):
         return {str(currency): int(total) for currency, total in self.session.execute(stmt)}
 
     def revenue_flows(self, period: Period) -> dict[tuple[Month, str], RevenueFlows]:
-        """Per month and currency: new, expansion, contraction and churned value, from the
-        contacts with a transition or an agreement start or end in the month."""
-        ws = self.workspace_id
-        in_range = (period.lo, period.hi)
+        """Per month and currency: new, expansion, contraction and churned value.
 
-        def touched(contact_id: Any, day: Any, *where: Any) -> Any:
-            return select(
-                contact_id.label("contact_id"),
-                month_start(day).label("lo"),
-                month_after(day).label("hi"),
-            ).where(day >= in_range[0], day < in_range[1], *where, *self._in_scope(contact_id))
-
-        events = union(
-            touched(
-                Transition.contact_id,
-                Transition.effective_on,
-                Transition.workspace_id == ws,
-            ),
-            touched(Agreement.contact_id, Agreement.starts_on, *self._agreements_in_force()),
-            touched(Agreement.contact_id, AGREEMENT_END, *self._agreements_in_force()),
-        ).cte("touched")
-
-        # Is the contact a client at the month's start (cs) and end (ce)?
-        status = (
-            select(
-                events.c.contact_id,
-                events.c.lo,
-                func.sum(case((Transition.effective_on < events.c.lo, DELTA), else_=0)).label("cs"),
-                func.sum(case((Transition.effective_on < events.c.hi, DELTA), else_=0)).label("ce"),
-            )
-            .select_from(
-                events.join(
-                    Transition,
-                    and_(
-                        Transition.contact_id == events.c.contact_id, Transition.workspace_id == ws
-                    ),
-                )
-            )
-            .group_by(events.c.contact_id, events.c.lo)
-            .subquery("status")
-        )
-
-        def value_at(boundary: Any) -> Any:
-            covers = and_(
-                Agreement.starts_on < boundary,
-                or_(AGREEMENT_END.is_(None), boundary <= AGREEMENT_END),
-            )
-            return func.sum(case((covers, monthly_value_sql()), else_=0))
-
-        values = (
-            select(
-                events.c.contact_id,
-                events.c.lo,
-                Agreement.currency,
-                value_at(events.c.lo).label("r0"),
-                value_at(events.c.hi).label("r1"),
-            )
-            .select_from(
-                events.join(
-                    Agreement,
-                    and_(Agreement.contact_id == events.c.contact_id, *self._agreements_in_force()),
-                )
-            )
-            .group_by(events.c.contact_id, events.c.lo, Agreement.currency)
-            .subquery("agreement_values")
-        )
-
-        cs, ce, r0, r1 = status.c.cs, status.c.ce, values.c.r0, values.c.r1
+        A contact's history is a stream of events, each taking effect during a day: a move to
+        client (+1 status) or former client (-1), an agreement's start (+its monthly value) and
+        its end (-the value: in force at B iff ``starts_on < B <= end``, so the end takes effect
+        on ``end``). Status and value at a boundary are the sums of the events before it. So,
+        per (contact, currency, month with an event), running sums in one ordered pass give
+        both at the month's end (``ce``, ``r1``), and taking the month's own events off gives
+        them at its start (``cs``, ``r0``); a month without events changes nothing. The history
+        before the period comes in as one opening event per contact and currency. One sort of
+        the events, no join per contact and month (at a quarter of size M: 1.4x less CPU than
+        that join on SQLite, 1.3x on PostgreSQL; 2-3x for one owner or tag)."""
+        ends = self._month_ends(self._revenue_events(period))
+        cs, ce, r0, r1 = ends.c.cs, ends.c.ce, ends.c.r0, ends.c.r1
         stayed = and_(cs == 1, ce == 1)
         stmt = (
             select(
-                values.c.lo,
-                values.c.currency,
+                ends.c.month,
+                ends.c.currency,
                 func.sum(case((and_(cs == 0, ce == 1), r1), else_=0)),
                 func.sum(case((and_(stayed, r1 > r0), r1 - r0), else_=0)),
                 func.sum(case((and_(stayed, r0 > r1), r0 - r1), else_=0)),
                 func.sum(case((and_(cs == 1, ce == 0), r0), else_=0)),
             )
-            .select_from(
-                values.join(
-                    status,
-                    and_(status.c.contact_id == values.c.contact_id, status.c.lo == values.c.lo),
-                )
-            )
-            .group_by(values.c.lo, values.c.currency)
+            # Only after the running sums: the months before the period carry the history in.
+            .where(ends.c.month >= period.lo)
+            .group_by(ends.c.month, ends.c.currency)
         )
         out: dict[tuple[Month, str], RevenueFlows] = {}
         for first, currency, new, expansion, contraction, churned in self.session.execute(stmt):
@@ -426,3 +359,87 @@ class AnalyticsRepository(Repository[Transition]):
             if flows != RevenueFlows():
                 out[(Month.of(first), currency)] = flows
         return out
+
+    def _revenue_events(self, period: Period) -> Subquery:
+        """``(contact_id, currency, day, status, value)`` of the contacts in scope: the
+        period's events, after one opening event per contact and currency on the day before
+        the period (status: a client at its start; value: the agreements in force then), which
+        stands for the whole history before it. A move is repeated for each currency its contact
+        has agreements in (the status applies to each); a contact without any has no value."""
+        lo, hi = period.lo, period.hi
+        counted = (
+            select(
+                Agreement.contact_id.label("contact_id"),
+                Agreement.currency.label("currency"),
+                Agreement.starts_on.label("starts_on"),
+                AGREEMENT_END.label("ends_on"),
+                monthly_value_sql().label("value"),
+            )
+            .where(
+                *self._agreements_in_force(),
+                Agreement.starts_on < hi,
+                # Ending on or before its start, an agreement is in force at no boundary; ending
+                # before the period, at none of the period's.
+                or_(
+                    AGREEMENT_END.is_(None),
+                    and_(Agreement.starts_on < AGREEMENT_END, lo <= AGREEMENT_END),
+                ),
+                *self._in_scope(Agreement.contact_id),
+            )
+            .cte("counted")
+        )
+        currencies = select(counted.c.contact_id, counted.c.currency).distinct().cte("currencies")
+        c, cur = counted.c, currencies.c
+        opening = _as_date(lo - timedelta(days=1))
+        none, one = literal(0, Integer()), literal(1, Integer())
+        clients = self._clients_at(lo)
+        return union_all(
+            # The column names are the first select's.
+            select(
+                cur.contact_id,
+                cur.currency,
+                opening.label("day"),
+                one.label("status"),
+                none.label("value"),
+            ).join(clients, clients.c.contact_id == cur.contact_id),
+            select(cur.contact_id, cur.currency, Transition.effective_on, DELTA, none)
+            .join(currencies, cur.contact_id == Transition.contact_id)
+            .where(
+                Transition.workspace_id == self.workspace_id,
+                Transition.effective_on >= lo,
+                Transition.effective_on < hi,
+            ),
+            select(c.contact_id, c.currency, opening, none, c.value).where(c.starts_on < lo),
+            select(c.contact_id, c.currency, c.starts_on, none, c.value).where(c.starts_on >= lo),
+            select(c.contact_id, c.currency, c.ends_on, none, -c.value).where(c.ends_on < hi),
+        ).subquery("events")
+
+    @staticmethod
+    def _month_ends(events: Subquery) -> Subquery:
+        """Per (contact, currency, month with events): status and value at the month's start
+        (``cs``, ``r0``) and end (``ce``, ``r1``)."""
+        month = month_start(events.c.day)
+        monthly = (
+            select(
+                events.c.contact_id,
+                events.c.currency,
+                month.label("month"),
+                func.sum(events.c.status).label("status"),
+                func.sum(events.c.value).label("value"),
+            )
+            .group_by(events.c.contact_id, events.c.currency, month)
+            .subquery("monthly")
+        )
+        m = monthly.c
+        partition = (m.contact_id, m.currency)
+        # One row per partition and month: a ROWS frame (no peer search) sums the same.
+        ce = func.sum(m.status).over(partition_by=partition, order_by=m.month, rows=(None, 0))
+        r1 = func.sum(m.value).over(partition_by=partition, order_by=m.month, rows=(None, 0))
+        return select(
+            m.month,
+            m.currency,
+            (ce - m.status).label("cs"),
+            ce.label("ce"),
+            (r1 - m.value).label("r0"),
+            r1.label("r1"),
+        ).subquery("month_ends")
