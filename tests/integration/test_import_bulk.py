@@ -12,7 +12,7 @@ from sqlalchemy import MetaData, select
 
 from tenure.db.uow import session_factory, unit_of_work
 from tenure.domain.contacts import ContactKind
-from tenure.services import contacts
+from tenure.services import contacts, duplicates, search
 from tenure.services.contacts import EmailIn, OrganizationLink, PhoneIn
 from tests.integration.test_import_contacts import NOW, run_import
 
@@ -95,3 +95,30 @@ def test_bulk_creation_matches_the_service(tenant, other_tenant) -> None:
     theirs = _rows(tenant.db.engine, tenant.workspace_id)
     for table in TABLES:
         assert ours[table] == theirs[table], table
+
+
+def test_imported_contacts_are_found_by_search_and_as_duplicates(tenant) -> None:
+    """The bulk path writes many search documents per statement (their FTS5 trigger still
+    runs) and the match keys in key order: the full-text index and duplicate detection see
+    every contact of the batch, the first as well as the last."""
+    people = "".join(
+        f"Person{i:03d},Zebulon{i:03d},p{i}@example.com,+44 20 7946 {i:04d}\n" for i in range(250)
+    )
+    csv = (
+        "given_name,family_name,email,phone\n"
+        + people
+        + "Margaret,Okafor,margaret@okafor.example,\n"
+        + "Margaret,Okafor,m.okafor@mail.example,\n"
+    )
+    result = run_import(tenant, csv, batch_size=1000)
+    assert result["counts"]["created"] == 252
+    with unit_of_work(session_factory(tenant.db.engine)) as session:
+        ctx = tenant.ctx(session)
+        for i in (0, 123, 249):
+            names = [r.contact.display_name for r in search.search_contacts(ctx, f"zebulon{i:03d}")]
+            assert names == [f"Person{i:03d} Zebulon{i:03d}"]
+            by_phone = search.search_contacts(ctx, f"7946 {i:04d}")
+            assert [r.contact.display_name for r in by_phone] == names
+        first, second = (r.contact for r in search.search_contacts(ctx, "margaret okafor"))
+        found = duplicates.find_for_contact(ctx, first.id)
+        assert [p.b.id for p in found] == [second.id]

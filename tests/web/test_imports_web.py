@@ -314,3 +314,46 @@ def test_interactions_need_a_contact_and_a_time(browser, tenant) -> None:
     assert "map when it happened" in r.text.split('role="alert"', 1)[1]
     with tenant.db.session() as s:
         assert s.scalar(select(func.count()).select_from(ImportJob)) == 1
+
+
+def test_a_draft_is_discarded_from_its_page(
+    browser, viewer_browser, db, tenant, other_tenant
+) -> None:
+    import_id = started(upload(browser, HUBSPOT))
+    page = browser.get(f"/imports/{import_id}").text
+    discard = f'action="/imports/{import_id}/discard"'
+    assert discard in page
+    assert discard not in viewer_browser.get(f"/imports/{import_id}").text
+    assert viewer_browser.post(f"/imports/{import_id}/discard", {}).status_code == 403
+    with services(db, other_tenant) as ctx:
+        theirs = drafts.stage(ctx, HUBSPOT, ImportRequest(), filename="t.csv", kind="contacts").id
+    assert browser.post(f"/imports/{theirs}/discard", {}).status_code == 404
+    csrf, browser.csrf = browser.csrf, "forged"
+    assert browser.post(f"/imports/{import_id}/discard", {}).status_code == 403
+    browser.csrf = csrf
+
+    r = browser.post(f"/imports/{import_id}/discard", {})
+    assert (r.status_code, r.headers["location"]) == (303, "/imports")
+    assert browser.get(f"/imports/{import_id}").status_code == 404
+    assert f'href="/imports/{import_id}"' not in browser.get("/imports").text
+    with tenant.db.session() as s:
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(ImportJob)
+                .where(ImportJob.workspace_id == tenant.workspace_id)
+            )
+            == 0
+        )
+        assert s.scalar(select(func.count()).select_from(ImportJob)) == 1  # theirs
+
+
+def test_a_started_import_has_no_discard_and_refuses_it(browser, tenant) -> None:
+    import_id = started(upload(browser, HUBSPOT))
+    form = mapping_form(browser.get(f"/imports/{import_id}").text)
+    assert started(browser.post(f"/imports/{import_id}", {**form, "action": "import"}))
+    assert "/discard" not in browser.get(f"/imports/{import_id}").text
+    assert browser.post(f"/imports/{import_id}/discard", {}).status_code == 409
+    run_worker(tenant)
+    assert browser.post(f"/imports/{import_id}/discard", {}).status_code == 409
+    assert len(contacts_in(tenant)) == 8

@@ -30,6 +30,7 @@ PERIODIC: list[Periodic] = [
     Periodic("health.snapshot", "daily"),
     Periodic("schedules.extend", "daily"),
     Periodic("rules.time", "hourly"),
+    Periodic("imports.expire_drafts", "daily"),
 ]
 
 

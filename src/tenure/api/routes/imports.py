@@ -9,14 +9,16 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from tenure.api.deps import CtxDep
 from tenure.api.schemas.imports import ImportPage, ImportRead
 from tenure.db.repositories.pagination import MAX_LIMIT
 from tenure.domain.access import Permission
 from tenure.domain.errors import InvalidInput
+from tenure.services.imports import drafts
 from tenure.services.imports import jobs as service
+from tenure.services.imports.engine import DEFAULT_BATCH
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 
@@ -46,7 +48,7 @@ def create_import(
     dry_run: Annotated[bool, Form()] = False,
     region: Annotated[str | None, Form(max_length=2)] = None,
     delimiter: Annotated[str | None, Form(max_length=1)] = None,
-    batch_size: Annotated[int, Form(ge=1, le=service.MAX_BATCH)] = 500,
+    batch_size: Annotated[int, Form(ge=1, le=service.MAX_BATCH)] = DEFAULT_BATCH,
 ) -> ImportRead:
     """Start an import; 202 with the import, which the worker then runs."""
     ctx.require(Permission.WRITE)  # before reading a large upload for nothing
@@ -82,3 +84,11 @@ def list_imports(
 @router.get("/{import_id}", response_model=ImportRead)
 def get_import(import_id: int, ctx: CtxDep) -> ImportRead:
     return ImportRead.of(service.get_import(ctx, import_id))
+
+
+@router.delete("/{import_id}", status_code=204)
+def discard_import(import_id: int, ctx: CtxDep) -> Response:
+    """Discard a draft that has not started, with its uploaded file and its dry runs (409 once
+    it has started, or while a dry run of it runs). Drafts nobody starts go after a week."""
+    drafts.discard(ctx, import_id)
+    return Response(status_code=204)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import chain
 from typing import Any
 
-from sqlalchemy import Dialect, func, insert, select, text
+from sqlalchemy import Connection, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from tenure.db.models import (
@@ -64,6 +68,43 @@ class ImportRepository(Repository[ImportJob]):
     def add_file(self, import_id: int, content: bytes) -> None:
         self.session.add(
             ImportFile(workspace_id=self.workspace_id, import_id=import_id, content=content)
+        )
+
+    def pending_created_before(
+        self, before: datetime, *, after_id: int, limit: int
+    ) -> Sequence[ImportJob]:
+        """Real imports still pending that were made before ``before``, by id after
+        ``after_id``: up to ``limit`` + 1 (the extra one says more remain)."""
+        stmt = (
+            self.select()
+            .where(
+                ImportJob.id > after_id,
+                ImportJob.status == "pending",
+                ImportJob.dry_run.is_(False),
+                ImportJob.created_at < before,
+            )
+            .order_by(ImportJob.id)
+            .limit(limit + 1)
+        )
+        return self.session.scalars(stmt).all()
+
+    def dry_runs_of(self, draft: ImportJob) -> list[ImportJob]:
+        """The dry runs made from a draft (each a copy made after it, ``options["draft_of"]``)."""
+        stmt = self.select().where(ImportJob.dry_run.is_(True), ImportJob.id > draft.id)
+        return [j for j in self.session.scalars(stmt) if j.options.get("draft_of") == draft.id]
+
+    def delete_with_files(self, import_ids: Sequence[int]) -> None:
+        """Imports and their uploaded files."""
+        if not import_ids:
+            return
+        ws = self.workspace_id
+        self.session.execute(
+            delete(ImportFile).where(
+                ImportFile.workspace_id == ws, ImportFile.import_id.in_(import_ids)
+            )
+        )
+        self.session.execute(
+            delete(ImportJob).where(ImportJob.workspace_id == ws, ImportJob.id.in_(import_ids))
         )
 
 
@@ -175,57 +216,53 @@ def restore_page_cache(session: Session, setting: int | None) -> None:
 
 
 class ImportWriter:
-    """Multi-row INSERTs for the rows an import creates (one statement per table per batch).
+    """Bulk INSERTs for the rows an import creates (a statement or a few per table per batch).
 
     Only for new rows: what the services would insert one by one, in bulk. The caller
-    (``services.imports.bulk``) builds the same values the services build."""
+    (``services.imports.bulk``) builds the same values the services build, as tuples in the
+    order of the column names it gives."""
 
     def __init__(self, session: Session, workspace_id: int) -> None:
         self.session = session
         self.workspace_id = workspace_id
 
-    def insert(self, model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            names = tuple(rows[0])
-            self.insert_values(model, names, [tuple(r[n] for n in names) for r in rows])
-
     def insert_values(
-        self, model: type[Any], names: tuple[str, ...], values: Sequence[tuple[Any, ...]]
+        self,
+        model: type[Any],
+        names: tuple[str, ...],
+        values: Sequence[tuple[Any, ...]],
+        *,
+        ids: Sequence[int] | None = None,
     ) -> None:
-        """Rows given as tuples of the ``names`` columns (the workspace is added)."""
+        """Rows given as tuples of the ``names`` columns (the workspace is added, and the ids
+        when given)."""
         if not values:
             return
-        ws = self.workspace_id
         conn = self.session.connection()
-        columns = ("workspace_id", *names)
-        plan = _driver_plan(model.__table__, columns, conn.dialect)
+        head = ("workspace_id", "id") if ids is not None else ("workspace_id",)
+        columns = (*head, *names)
+        # Column by column: the workspace, the ids, then each named column.
+        by_column: list[Sequence[Any]] = [[self.workspace_id] * len(values)]
+        if ids is not None:
+            by_column.append(ids)
+        by_column += list(zip(*values, strict=True))
+        plan = _driver_plan(model.__table__, columns, conn)
         if plan is None:
             # Core, not the ORM's bulk path: these rows have no objects to keep in step.
-            rows = [{"workspace_id": ws, **dict(zip(names, v, strict=True))} for v in values]
-            conn.execute(insert(model.__table__), rows)
+            conn.execute(
+                insert(model.__table__),
+                [dict(zip(columns, row, strict=True)) for row in zip(*by_column, strict=True)],
+            )
             return
-        # SQLite: one prepared statement for the batch (``executemany``), the values converted
-        # by the bind processors SQLAlchemy would apply; Core's per-row parameter handling
-        # was most of an import's database time.
-        sql, processors = plan
-        if processors:
-            lists = [[ws, *v] for v in values]
-            for i, process in processors:
-                # Many rows share one value object (the batch's time, an event's data):
-                # converted once.
-                last: Any = None
-                converted: Any = None
-                for row in lists:
-                    value = row[i]
-                    if value is None:
-                        continue
-                    if value is not last:
-                        last, converted = value, process(value)
-                    row[i] = converted
-            params = [tuple(row) for row in lists]
+        # Straight to the driver, the values converted by the bind processors SQLAlchemy would
+        # apply: Core's per-row parameter handling was most of an import's client time.
+        for i, process in plan.processors:
+            by_column[i] = _converted(by_column[i], process)
+        params = list(zip(*by_column, strict=True))
+        if plan.copy:
+            _copy(conn, plan.sql, params)
         else:
-            params = [(ws, *v) for v in values]
-        conn.exec_driver_sql(sql, params)
+            _execute(conn, plan, params)
 
     def allocate_ids(self, model: type[Any], count: int) -> list[int]:
         """``count`` new ids for ``model``'s table, in order.
@@ -244,16 +281,18 @@ class ImportWriter:
         top = self.session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0
         return list(range(int(top) + 1, int(top) + 1 + count))
 
-    def insert_returning_ids(self, model: type[Any], rows: Sequence[dict[str, Any]]) -> list[int]:
-        """Insert with ids taken first (``allocate_ids``); the ids, in the order of ``rows``."""
-        if not rows:
+    def insert_with_ids(
+        self, model: type[Any], names: tuple[str, ...], values: Sequence[tuple[Any, ...]]
+    ) -> list[int]:
+        """Insert with ids taken first (``allocate_ids``); the ids, in the order of ``values``."""
+        if not values:
             return []
-        ids = self.allocate_ids(model, len(rows))
-        self.insert(model, [{**r, "id": i} for r, i in zip(rows, ids, strict=True)])
+        ids = self.allocate_ids(model, len(values))
+        self.insert_values(model, names, values, ids=ids)
         return ids
 
-    def contacts(self, rows: Sequence[dict[str, Any]]) -> list[int]:
-        return self.insert_returning_ids(Contact, rows)
+    def contacts(self, names: tuple[str, ...], values: Sequence[tuple[Any, ...]]) -> list[int]:
+        return self.insert_with_ids(Contact, names, values)
 
     def lookups(
         self,
@@ -268,41 +307,122 @@ class ImportWriter:
     def affiliations(self, links: Sequence[tuple[int, int, str]]) -> None:
         self.insert_values(Affiliation, ("person_id", "organization_id", "title"), links)
 
-    def documents(self, rows: Sequence[dict[str, Any]]) -> None:
-        self.insert(SearchDocument, rows)
+    def documents(self, names: tuple[str, ...], values: Sequence[tuple[Any, ...]]) -> None:
+        self.insert_values(SearchDocument, names, values)
 
     def match_keys(self, keys: Sequence[tuple[int, str]]) -> None:
         self.insert_values(ContactMatchKey, ("contact_id", "key"), keys)
 
-    def events(self, rows: Sequence[dict[str, Any]]) -> list[int]:
-        return self.insert_returning_ids(TimelineEvent, rows)
+    def events(self, names: tuple[str, ...], values: Sequence[tuple[Any, ...]]) -> list[int]:
+        return self.insert_with_ids(TimelineEvent, names, values)
 
 
-Plan = tuple[str, list[tuple[int, Any]]]
-_PLANS: dict[tuple[str, tuple[str, ...]], Plan | None] = {}
+def _copy(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL: the rows through COPY on the connection's psycopg connection (the same
+    transaction and savepoint as the rest of the batch)."""
+    raw: Any = conn.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
-def _driver_plan(table: Any, columns: tuple[str, ...], dialect: Dialect) -> Plan | None:
-    """The SQLite INSERT for these columns and each column's bind processor; None where the
-    driver path does not apply (another database, or a column left to a Python-side default,
-    which only Core fills in)."""
-    if dialect.name != "sqlite":
-        return None
-    key = (table.name, columns)
+def _execute(conn: Connection, plan: Plan, rows: list[tuple[Any, ...]]) -> None:
+    """SQLite: one prepared statement per row (``executemany``), or multi-row INSERTs."""
+    per = plan.rows_per_statement
+    if per == 1:
+        conn.exec_driver_sql(plan.sql, rows)
+        return
+    full = plan.multi_row_sql(per)
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        sql = full if len(chunk) == per else plan.multi_row_sql(len(chunk))
+        conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
+
+
+def _converted(column: Sequence[Any], process: Any) -> list[Any]:
+    """A column's values through a bind processor. Many rows share one value object (the
+    batch's time, an event's data, an empty list): each is converted once."""
+    out: list[Any] = []
+    last: Any = None
+    converted: Any = None
+    for value in column:
+        if value is not None and value is not last:
+            last, converted = value, process(value)
+        out.append(None if value is None else converted)
+    return out
+
+
+#: Tables written with multi-row INSERTs on SQLite instead of one statement per row: the
+#: AFTER INSERT trigger of ``search_documents`` feeds the FTS5 index, and FTS5 writes out its
+#: pending terms as a new segment at every statement's savepoint, so one statement per row
+#: (``executemany``) made one segment per document, merged again and again. One statement for
+#: many rows makes one segment for all of them: on 2,000 documents, 0.075 s instead of 0.15 s
+#: (bench/IMPORT.md). The other tables are as fast or faster with ``executemany``.
+MULTI_ROW_TABLES = frozenset({"search_documents"})
+#: Rows per multi-row INSERT: past about fifty rows the gain is flat; also bounded by the
+#: connection's limit on bound parameters (999 on old SQLite builds).
+MULTI_ROWS = 200
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How ``ImportWriter`` hands a table's rows to the driver."""
+
+    #: SQLite: the INSERT of one row; PostgreSQL: the COPY.
+    sql: str
+    #: (position, bind processor) of the columns SQLAlchemy converts.
+    processors: list[tuple[int, Any]]
+    #: SQLite's rows per statement (1: ``executemany``).
+    rows_per_statement: int = 1
+    copy: bool = False
+
+    def multi_row_sql(self, rows: int) -> str:
+        head, values = self.sql.split(" VALUES ", 1)
+        return f"{head} VALUES {', '.join([values] * rows)}"
+
+
+_PLANS: dict[tuple[str, str, tuple[str, ...]], Plan | None] = {}
+
+
+def _driver_plan(table: Any, columns: tuple[str, ...], conn: Connection) -> Plan | None:
+    """The statement for these columns and each column's bind processor; None where the
+    driver path does not apply (another driver than sqlite3 or psycopg, or a column left to a
+    Python-side default, which only Core fills in)."""
+    dialect = conn.dialect
+    key = (dialect.name, table.name, columns)
     if key not in _PLANS:
-        missing_default = any(
-            c.default is not None and c.name not in columns for c in table.columns
-        )
-        if missing_default or any(name not in table.c for name in columns):
-            _PLANS[key] = None
-        else:
-            found = [
-                (i, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-                for i, name in enumerate(columns)
-            ]
-            processors = [(i, p) for i, p in found if p is not None]
-            names = ", ".join(dialect.identifier_preparer.quote(n) for n in columns)
-            marks = ", ".join("?" for _ in columns)
-            sql = f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) VALUES ({marks})"  # noqa: S608, E501 - names from the model
-            _PLANS[key] = (sql, processors)
+        _PLANS[key] = _make_plan(table, columns, conn)
     return _PLANS[key]
+
+
+def _make_plan(table: Any, columns: tuple[str, ...], conn: Connection) -> Plan | None:
+    dialect = conn.dialect
+    missing_default = any(c.default is not None and c.name not in columns for c in table.columns)
+    if missing_default or any(name not in table.c for name in columns):
+        return None
+    if (dialect.name, dialect.driver) not in (("sqlite", "pysqlite"), ("postgresql", "psycopg")):
+        return None
+    found = [
+        (i, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+        for i, name in enumerate(columns)
+    ]
+    processors = [(i, p) for i, p in found if p is not None]
+    quote = dialect.identifier_preparer
+    names = ", ".join(quote.quote(n) for n in columns)
+    if dialect.name == "postgresql":
+        # COPY: the rows stream in one statement, parsed by the server without a plan per row,
+        # and the client sends them from C (psycopg) instead of Core's per-row parameters.
+        return Plan(f"COPY {quote.format_table(table)} ({names}) FROM STDIN", processors, copy=True)
+    marks = ", ".join("?" for _ in columns)
+    sql = f"INSERT INTO {quote.format_table(table)} ({names}) VALUES ({marks})"  # noqa: S608 - names from the model
+    per = 1
+    if table.name in MULTI_ROW_TABLES:
+        per = max(1, min(MULTI_ROWS, _parameter_limit(conn) // len(columns)))
+    return Plan(sql, processors, per)
+
+
+def _parameter_limit(conn: Connection) -> int:
+    raw = conn.connection.driver_connection
+    if isinstance(raw, sqlite3.Connection):
+        return int(raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    return 999

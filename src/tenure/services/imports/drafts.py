@@ -10,6 +10,10 @@ run by the worker as the API runs one, so the draft stays untouched and can be r
 afterwards. Running for real enqueues ``import.run`` on the draft itself. vCard files are
 run by the vCard service in the request (as ``POST /contacts/vcard`` does); their reports
 are stored on the import in the CSV report's shape (``row`` is the card's number).
+
+A draft nobody wants is discarded (``discard``: the draft, its file and its dry runs); one
+not started within ``DRAFT_DAYS`` is discarded by the worker's daily ``expire_batch``, so
+abandoned uploads do not keep their files forever.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from itertools import islice
 from typing import Any
 
@@ -44,6 +49,12 @@ MAX_CSV_BYTES = MAX_UPLOAD_BYTES
 MAX_VCF_BYTES = 20 * 1024 * 1024
 #: Cards shown in a vCard preview.
 VCARD_PREVIEW = 20
+#: A draft not started this many days after its upload is deleted with its file
+#: (``expire_batch``, run daily by the worker's ``imports.expire_drafts``).
+DRAFT_DAYS = 7
+EXPIRE_KIND = "imports.expire_drafts"
+#: Statuses of an import that is over.
+FINISHED = ("done", "failed")
 _BEGIN_VCARD = re.compile(rb"^\s*begin\s*:\s*vcard\s*$", re.IGNORECASE | re.MULTILINE)
 
 
@@ -170,6 +181,45 @@ def draft(ctx: Ctx, import_id: int) -> ImportJob:
     if not is_draft(job):
         raise Conflict("this import has already started; upload the file again to change it")
     return job
+
+
+def discard(ctx: Ctx, import_id: int) -> None:
+    """Delete a draft that has not started, its uploaded file, and its dry runs with their
+    copies of the file. An import that started, or a draft whose dry run is still running, is
+    a ``Conflict``; another workspace's import is not found."""
+    ctx.require(Permission.WRITE)
+    repo = ImportRepository(ctx.session, ctx.workspace_id)
+    job = repo.get(import_id, for_update=True)
+    if not is_draft(job):
+        raise Conflict("this import has started; only a draft can be discarded")
+    dry_runs = repo.dry_runs_of(job)
+    if any(d.status not in FINISHED for d in dry_runs):
+        raise Conflict("a dry run of this draft is still running; discard it when it is done")
+    repo.delete_with_files([job.id, *(d.id for d in dry_runs)])
+    audit.log(ctx, "import.discarded", import_id=job.id, filename=job.filename)
+
+
+def expire_batch(ctx: Ctx, *, after_id: int, limit: int) -> tuple[int, int | None]:
+    """Discard the drafts (oldest first, by id after ``after_id``) not started within
+    ``DRAFT_DAYS`` of their upload, as ``discard`` does, skipping any whose dry run still
+    runs. (deleted, the id to continue after or None when none are left)."""
+    repo = ImportRepository(ctx.session, ctx.workspace_id)
+    found = repo.pending_created_before(
+        ctx.now - timedelta(days=DRAFT_DAYS), after_id=after_id, limit=limit
+    )
+    expired: list[int] = []
+    with_dry_runs: list[int] = []
+    for job in found[:limit]:
+        if not is_draft(job):
+            continue  # an upload waiting for the worker
+        dry_runs = repo.dry_runs_of(job)
+        if all(d.status in FINISHED for d in dry_runs):
+            expired.append(job.id)
+            with_dry_runs += [job.id, *(d.id for d in dry_runs)]
+            audit.log(ctx, "import.expired", import_id=job.id, filename=job.filename)
+    repo.delete_with_files(with_dry_runs)
+    more = found[limit - 1].id if len(found) > limit else None
+    return len(expired), more
 
 
 def content_of(ctx: Ctx, job: ImportJob) -> bytes:

@@ -58,7 +58,10 @@ def _presets() -> dict[str, str]:
 
 def _render(request: Request, name: str, status: int = 200, **values: Any) -> Response:
     return templates.TemplateResponse(
-        request, f"imports/{name}", context(request, **values), status_code=status
+        request,
+        f"imports/{name}",
+        context(request, draft_days=drafts.DRAFT_DAYS, **values),
+        status_code=status,
     )
 
 
@@ -363,6 +366,13 @@ async def draft_action(request: Request, ctx: WebCtx, import_id: int) -> Respons
             request, ctx, job, choices=choices, options=options, errors=errors, status=422
         )
     return RedirectResponse(f"/imports/{import_id}", status_code=303)
+
+
+@router.post("/imports/{import_id:int}/discard")
+def discard(ctx: WebCtx, import_id: int) -> Response:
+    """Delete the draft and its file (the button on the draft's page)."""
+    drafts.discard(ctx, import_id)
+    return RedirectResponse("/imports", status_code=303)
 
 
 def _sentence(exc: DomainError) -> str:
