@@ -4,8 +4,10 @@ conditions hold, do the actions; every firing recorded once per trigger occurren
 A package (the feature outgrew one module):
 
 * ``crud``      creating, changing, enabling and reading rules and their runs
-* ``engine``    firing: ``on_event`` (the outbox dispatch) and ``evaluate_time_triggers``
-                (the hourly ``rules.time`` job, with catch-up after downtime)
+* ``engine``    firing: ``on_event`` (the outbox dispatch), and the due occurrences of
+                time-based triggers
+* ``time_job``  ``evaluate_time_triggers``: the hourly ``rules.time`` job, in bounded batches
+                that continue themselves (with catch-up after downtime)
 * ``actions``   the action vocabulary shared with playbook steps
 * ``facts``     what conditions and texts see (``contact.*``, ``record.*``, ``event.*`` …)
 * ``simulate``  dry runs that change nothing
@@ -23,8 +25,9 @@ from tenure.services.rules.crud import (
     update_rule,
 )
 from tenure.services.rules.defaults import BUILTIN_RULES, install_defaults
-from tenure.services.rules.engine import TIME_KIND, evaluate_time_triggers, on_event
+from tenure.services.rules.engine import on_event
 from tenure.services.rules.simulate import simulate
+from tenure.services.rules.time_job import TIME_KIND, evaluate_time_triggers
 
 __all__ = [
     "BUILTIN_RULES",

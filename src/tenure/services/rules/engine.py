@@ -1,4 +1,5 @@
-"""Firing rules: on events (from the outbox dispatch) and on the clock (``rules.time``).
+"""Firing rules: on events (from the outbox dispatch), and the due occurrences of time-based
+triggers that the ``rules.time`` job (``time_job``) walks in bounded batches.
 
 Each occurrence of a trigger has a key (``event:12``, ``date:agreement.renews_on:7:2026-05-01``
 …); a rule's run for a key is a ``RuleRun`` row, unique per (rule, key), inserted *before* the
@@ -13,7 +14,6 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,25 +22,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from tenure.db.models import Contact, Rule, RuleRun, TimelineEvent
-from tenure.db.repositories.rules import (
-    RuleRepository,
-    RuleRunRepository,
-    TriggerCandidates,
-)
+from tenure.db.repositories.rules import RuleRepository, TriggerCandidates
 from tenure.domain import rules as R
 from tenure.domain.errors import DomainError
 from tenure.domain.recurrence import expand
-from tenure.services import automation, jobs
+from tenure.services import automation
 from tenure.services.context import Ctx
 from tenure.services.rules import facts as F
 from tenure.services.rules.actions import Origin, describe_error, run_action
 
 log = logging.getLogger("tenure.rules")
 
-TIME_KIND = "rules.time"
-#: Per ``rules.time`` job (one write transaction): occurrences looked at, and occurrences
-#: fired or checked against their conditions; past either the job enqueues a continuation.
-#: Sized so a job stays well under ~100 ms on SQLite at 100k contacts.
+#: Per ``rules.time`` job (one write transaction, ``time_job.Budget``): occurrences looked at,
+#: and occurrences fired or checked against their conditions; past either the job enqueues a
+#: continuation. Sized so a job stays well under ~100 ms on SQLite at 100k contacts. They live
+#: here with the walk's other sizes, and are read at call time (tests shrink them).
 MAX_EXAMINED_PER_JOB = 1000
 MAX_BUILT_PER_JOB = 5
 #: Rows read per candidate query page.
@@ -467,150 +463,6 @@ def _recurrence_targets(
 
 def stored_trigger(ctx: Ctx, rule: Rule) -> R.Trigger:
     return R.parse_trigger(rule.trigger, default_timezone=ctx.workspace_timezone)
-
-
-@dataclass
-class Budget:
-    """What one ``rules.time`` job may do before it hands the rest to a continuation job, so
-    no job holds the write lock for long: occurrences looked at (an already-fired one costs a
-    share of one indexed lookup) and occurrences built and fired (facts, conditions, actions)."""
-
-    examined: int = 0
-    built: int = 0
-
-    def spent(self) -> bool:
-        return self.examined >= MAX_EXAMINED_PER_JOB or self.built >= MAX_BUILT_PER_JOB
-
-
-def evaluate_rule(
-    ctx: Ctx,
-    rule: Rule,
-    *,
-    budget: Budget | None = None,
-    resume: Position | None = None,
-    evaluated_at: datetime | None = None,
-    stale_before: bool = False,
-) -> dict[str, Any]:
-    """Fire one time-based rule for what is due now, from after ``resume``. ``complete`` False
-    when it stopped at the budget; ``position`` is then where the next job goes on."""
-    budget = budget or Budget()
-    trigger = stored_trigger(ctx, rule)
-    runs = RuleRunRepository(ctx.session, ctx.workspace_id)
-    counts: dict[str, Any] = {"done": 0, "failed": 0, "skipped": 0, "already": 0, "stale": 0}
-    candidates = due_candidates(
-        ctx,
-        trigger,
-        created_at=rule.created_at,
-        evaluated_until=rule.evaluated_until,
-        resume=resume,
-    )
-    position = resume
-    complete = True
-    while complete and (chunk := list(islice(candidates, PAGE))):
-        seen = runs.fired_keys(rule.id, [c.key for c in chunk])
-        for candidate in chunk:
-            if budget.spent():
-                complete = False
-                break
-            budget.examined += 1
-            if candidate.key in seen:
-                counts["already"] += 1
-            else:
-                budget.built += 1
-                counts[_fire_or_skip_stale(ctx, rule, candidate)] += 1
-            position = candidate.position
-    # A contact skipped for a concurrent write keeps the window where it is, so the next
-    # evaluation looks at its occurrence again (date triggers only look since that mark).
-    if complete and not (stale_before or counts["stale"]):
-        RuleRepository(ctx.session, ctx.workspace_id).set_evaluated_until(
-            rule.id, evaluated_at or ctx.now
-        )
-    counts["complete"] = complete
-    counts["position"] = None if complete else position
-    return counts
-
-
-def _fire_or_skip_stale(ctx: Ctx, rule: Rule, candidate: Candidate) -> str:
-    """Fire one occurrence in its own SAVEPOINT. When a person saved the contact meanwhile
-    (optimistic ``version`` conflict, PostgreSQL), the occurrence is skipped, not retried: its
-    key was computed from the contact as it was (a touch may have moved ``next_touch_due``, so
-    the overdue occurrence may no longer exist). Its run row is rolled back with the savepoint,
-    so the next hourly evaluation finds the occurrence again if it is still due and fires it
-    then, once; the job itself (and every other firing in it) carries on."""
-    target = candidate.make()
-    try:
-        with ctx.session.begin_nested():
-            return fire(ctx, rule, target, record_skips=False)
-    except StaleDataError:
-        log.info("rule %s: %s changed meanwhile; left to the next run", rule.id, candidate.key)
-        if target.contact is not None:
-            ctx.session.expire(target.contact)  # the next rule sees the contact as it is now
-        return "stale"
-
-
-def evaluate_time_triggers(ctx: Ctx, payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The ``rules.time`` job: every enabled time-based rule, for what came due since it last
-    ran (after downtime: everything that came due meanwhile, each occurrence once).
-
-    One job does a bounded amount of work (``Budget``) and enqueues its continuation, in its
-    own transaction, with the rule and position to go on from. ``started`` (the first job's
-    clock) marks the whole walk: it becomes each rule's ``evaluated_until`` and is part of the
-    continuation keys, so a rerun of a batch cannot fork the walk."""
-    payload = payload or {}
-    started = datetime.fromisoformat(payload["started"]) if payload.get("started") else ctx.now
-    first = int(payload.get("rule_id") or 0)
-    rules = [
-        r
-        for r in RuleRepository(ctx.session, ctx.workspace_id).enabled_time_based()
-        if r.id >= first
-    ]
-    totals: dict[str, Any] = {"rules": 0, "done": 0, "failed": 0, "stale": 0, "invalid": []}
-    budget = Budget()
-    for rule in rules:
-        resuming = rule.id == first
-        stale = bool(payload.get("stale")) if resuming else False
-        if budget.spent():
-            _continue_time(ctx, started, rule.id, None, stale=False)
-            totals["more"] = True
-            break
-        try:
-            counts = evaluate_rule(
-                ctx,
-                rule,
-                budget=budget,
-                resume=payload.get("position") if resuming else None,
-                evaluated_at=started,
-                stale_before=stale,
-            )
-        except DomainError as exc:  # a stored rule that no longer validates: skip, report
-            totals["invalid"].append({"rule_id": rule.id, "error": exc.message})
-            continue
-        totals["rules"] += 1
-        for name in ("done", "failed", "stale"):
-            totals[name] += counts[name]
-        if not counts["complete"]:
-            stale = stale or counts["stale"] > 0
-            _continue_time(ctx, started, rule.id, counts["position"], stale=stale)
-            totals["more"] = True
-            break
-    return totals
-
-
-def _continue_time(
-    ctx: Ctx, started: datetime, rule_id: int, position: Position | None, *, stale: bool
-) -> None:
-    cursor = ",".join(str(p) for p in position or [])
-    jobs.enqueue(
-        ctx,
-        TIME_KIND,
-        {
-            "started": started.isoformat(),
-            "rule_id": rule_id,
-            "position": position,
-            "stale": stale,
-        },
-        key=f"{TIME_KIND}:{started.isoformat()}:{rule_id}:{cursor}",
-    )
 
 
 def recent_events(ctx: Ctx, event_type: str, limit: int) -> list[TimelineEvent]:
