@@ -17,7 +17,8 @@ own form (RFC 9457 problem documents in the API, messages in the UI, exit codes 
         ├── EvidenceRequired            evidence-required      convert without confirmed evidence
         ├── InvalidEvidence             invalid-evidence       another contact's, or unconfirmed
         ├── InvalidEffectiveDate        invalid-effective-date future, or before the last transition
-        └── DuplicateValue              duplicate-value        a value that must be unique is taken
+        ├── DuplicateValue              duplicate-value        a value that must be unique is taken
+        └── ContactErased               contact-erased         an erased contact takes no new data
 """
 
 from __future__ import annotations
@@ -127,6 +128,22 @@ class InvalidEffectiveDate(Conflict):
 class DuplicateValue(Conflict):
     code = "duplicate-value"
     title = "A value that must be unique is already in use"
+
+
+class ContactErased(Conflict):
+    """The contact's personal data was erased (right to erasure): the tombstone stays readable
+    and countable, but takes no new personal data (no edits, records, merges or imports)."""
+
+    code = "contact-erased"
+    title = "The contact's personal data was erased"
+
+    def __init__(self, contact_id: int, erased_at: str) -> None:
+        super().__init__(
+            f"contact {contact_id} was erased on {erased_at[:10]}: an erased contact takes no"
+            " new personal data (it can be read, not changed or added to)",
+            contact_id=contact_id,
+            erased_at=erased_at,
+        )
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ def create_activity(
     record_event: bool = True,
 ) -> Activity:
     ctx.require(Permission.WRITE)
-    contact = _contact(ctx, contact_id)
+    contact = _contact(ctx, contact_id, writable=True)
     errors: list[FieldError] = []
     if not title.strip():
         errors.append(FieldError("title", "required", "an activity needs a title"))
@@ -143,6 +143,8 @@ def update_activity(
     if unknown:
         raise InvalidInput([FieldError(n, "read-only", "cannot be changed") for n in unknown])
     activity = _repo(ctx).get(activity_id, for_update=True)
+    # An edit is new words: none on an erased contact's records.
+    contact = _contact(ctx, activity.contact_id, writable=True)
     _check_version(activity.version, expected_version, "activity", activity_id)
     check_reschedule(ActivityStatus(activity.status))
     errors: list[FieldError] = []
@@ -190,7 +192,6 @@ def update_activity(
     activity.at = timing.at
     activity.updated_at = ctx.now
     ctx.session.flush()
-    contact = _contact(ctx, activity.contact_id)
     if contact is not None:
         if moved:
             timeline.record(
@@ -360,10 +361,11 @@ def refresh_plans(ctx: Ctx, contact: Contact) -> None:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _contact(ctx: Ctx, contact_id: int | None) -> Contact | None:
+def _contact(ctx: Ctx, contact_id: int | None, *, writable: bool = False) -> Contact | None:
     if contact_id is None:
         return None
-    return ContactRepository(ctx.session, ctx.workspace_id).get(contact_id)
+    repo = ContactRepository(ctx.session, ctx.workspace_id)
+    return repo.get_writable(contact_id) if writable else repo.get(contact_id)
 
 
 def _check_version(current: int, expected: int, noun: str, id_: int) -> None:

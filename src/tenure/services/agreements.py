@@ -74,7 +74,7 @@ def create_agreement(
     terms: str = "",
 ) -> Agreement:
     ctx.require(Permission.WRITE)
-    contact = ContactRepository(ctx.session, ctx.workspace_id).get(contact_id)
+    contact = ContactRepository(ctx.session, ctx.workspace_id).get_writable(contact_id)
     agreement = Agreement(
         contact_id=contact.id,
         status=AgreementStatus.DRAFT.value,
@@ -113,6 +113,8 @@ def update_agreement(
 ) -> Agreement:
     ctx.require(Permission.WRITE)
     agreement = _repo(ctx).get(agreement_id, for_update=True)
+    # An edit is new words: none on an erased contact's records.
+    ContactRepository(ctx.session, ctx.workspace_id).get_writable(agreement.contact_id)
     if agreement.version != expected_version:
         raise PreconditionFailed(
             f"agreement {agreement_id} is at version {agreement.version}, not {expected_version}",

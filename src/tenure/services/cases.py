@@ -56,7 +56,7 @@ def open_case(
     assignee_id: int | None = None,
 ) -> Case:
     ctx.require(Permission.WRITE)
-    contact = ContactRepository(ctx.session, ctx.workspace_id).get(contact_id)
+    contact = ContactRepository(ctx.session, ctx.workspace_id).get_writable(contact_id)
     errors = _check(ctx, {"subject": subject, "assignee_id": assignee_id})
     if errors:
         raise InvalidInput(errors)
@@ -96,6 +96,8 @@ def update_case(
     if unknown:
         raise InvalidInput([FieldError(n, "read-only", "cannot be changed") for n in unknown])
     case = _repo(ctx).get(case_id, for_update=True)
+    # An edit is new words: none on an erased contact's records.
+    ContactRepository(ctx.session, ctx.workspace_id).get_writable(case.contact_id)
     if case.version != expected_version:
         raise PreconditionFailed(
             f"case {case_id} is at version {case.version}, not {expected_version}",

@@ -47,7 +47,7 @@ def make(
     interaction_id: int | None = None,
 ) -> Commitment:
     ctx.require(Permission.WRITE)
-    contact = ContactRepository(ctx.session, ctx.workspace_id).get(contact_id)
+    contact = ContactRepository(ctx.session, ctx.workspace_id).get_writable(contact_id)
     by = ctx.user_id if promised_by is None else promised_by
     _check(ctx, contact.id, {"text": text, "promised_by": by, "interaction_id": interaction_id})
     commitment = Commitment(
@@ -85,6 +85,8 @@ def update(
     if unknown:
         raise InvalidInput([FieldError(n, "read-only", "cannot be changed") for n in unknown])
     commitment = _repo(ctx).get(commitment_id, for_update=True)
+    # An edit is new words: none on an erased contact's records.
+    ContactRepository(ctx.session, ctx.workspace_id).get_writable(commitment.contact_id)
     if commitment.version != expected_version:
         raise PreconditionFailed(
             f"commitment {commitment_id} is at version {commitment.version}, "

@@ -97,7 +97,9 @@ def create_delivery(
     a schedule do not: the plan's owner converts explicitly).
     """
     ctx.require(Permission.WRITE)
-    contact = ContactRepository(ctx.session, ctx.workspace_id).get(contact_id, for_update=True)
+    contact = ContactRepository(ctx.session, ctx.workspace_id).get_writable(
+        contact_id, for_update=True
+    )
     errors: list[FieldError] = []
     service = None
     if service_id is not None:
@@ -173,6 +175,8 @@ def update_delivery(
     if unknown:
         raise InvalidInput([FieldError(n, "read-only", "cannot be changed") for n in unknown])
     delivery = _repo(ctx).get(delivery_id, for_update=True)
+    # An edit is new words: none on an erased contact's records.
+    ContactRepository(ctx.session, ctx.workspace_id).get_writable(delivery.contact_id)
     if delivery.version != expected_version:
         raise PreconditionFailed(
             f"delivery {delivery_id} is at version {delivery.version}, not {expected_version}",

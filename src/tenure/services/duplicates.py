@@ -34,7 +34,7 @@ from typing import Any
 
 from tenure.db.models import Contact
 from tenure.db.repositories.base import MAX_ID
-from tenure.db.repositories.contacts import ContactRepository
+from tenure.db.repositories.contacts import ContactRepository, refuse_erased
 from tenure.db.repositories.merge import MergeRepository
 from tenure.db.repositories.pagination import Page, check_limit, decode_cursor, encode_cursor
 from tenure.db.repositories.search import MAX_BLOCK, IndexSource, MatchKeyRepository
@@ -52,7 +52,7 @@ from tenure.domain.duplicates import (
     similar_name_pairs,
     union_items,
 )
-from tenure.domain.errors import Conflict, InvalidInput
+from tenure.domain.errors import InvalidInput
 from tenure.domain.events import EventType
 from tenure.domain.lifecycle import Stage, TransitionFact, replay
 from tenure.services import cadence, health, search, timeline
@@ -273,8 +273,9 @@ def merge(
         raise InvalidInput.one(
             "other_id", "same-kind", f"a {other.kind} cannot be merged into a {survivor.kind}"
         )
-    if survivor.erased_at is not None or other.erased_at is not None:
-        raise Conflict("an erased contact cannot be merged", contact_id=other_id)
+    # Neither way: merging into a tombstone would give it the other's personal data back.
+    refuse_erased(survivor)
+    refuse_erased(other)
     values, picks = merge_fields(_values(survivor), _values(other), dict(fields or {}))
     require_member(ctx, values["owner_id"], "fields.owner_id", "no longer a member")
     store = MergeRepository(ctx.session, ctx.workspace_id)

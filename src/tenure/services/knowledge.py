@@ -48,7 +48,7 @@ def add(
     pinned: bool = False,
 ) -> KnowledgeEntry:
     ctx.require(Permission.WRITE)
-    contact = ContactRepository(ctx.session, ctx.workspace_id).get(contact_id)
+    contact = ContactRepository(ctx.session, ctx.workspace_id).get_writable(contact_id)
     values: dict[str, Any] = {
         "kind": kind,
         "text": text,
@@ -73,6 +73,8 @@ def edit(ctx: Ctx, entry_id: int, *, changes: Mapping[str, Any]) -> KnowledgeEnt
     if unknown:
         raise InvalidInput([FieldError(n, "read-only", "cannot be changed") for n in unknown])
     current = _current(ctx, entry_id)
+    # An edit is new words: none on an erased contact's records.
+    ContactRepository(ctx.session, ctx.workspace_id).get_writable(current.contact_id)
     values = {name: getattr(current, name) for name in EDITABLE}
     values.update(changes)
     values["kind"] = KnowledgeKind(values["kind"])

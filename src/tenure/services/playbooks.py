@@ -205,7 +205,9 @@ def start(ctx: Ctx, *, playbook_id: int, contact_id: int) -> PlaybookRun:
     """Start a playbook for a client by hand."""
     ctx.require(Permission.WRITE)
     playbook = _repo(ctx).get(playbook_id)
-    contact = ContactRepository(ctx.session, ctx.workspace_id).get(contact_id, for_update=True)
+    contact = ContactRepository(ctx.session, ctx.workspace_id).get_writable(
+        contact_id, for_update=True
+    )
     if not playbook.enabled:
         raise Conflict(f"playbook {playbook.id} is disabled", playbook_id=playbook.id)
     if _runs(ctx).running_of_contact(contact.id, playbook_id=playbook.id):

@@ -108,7 +108,7 @@ def create_schedule(
 ) -> Schedule:
     """A recurring plan for a contact; its first occurrences are materialized at once."""
     ctx.require(Permission.WRITE)
-    contact = ContactRepository(ctx.session, ctx.workspace_id).get(contact_id)
+    contact = ContactRepository(ctx.session, ctx.workspace_id).get_writable(contact_id)
     errors: list[FieldError] = []
     service = None
     if service_id is not None:

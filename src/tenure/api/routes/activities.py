@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from tenure.api.deps import CtxDep, ExpectedVersion, etag
-from tenure.api.schemas.common import AwareDatetime
+from tenure.api.list_filters import ActivityFilterDep
 from tenure.api.schemas.scheduling import (
     ActivityComplete,
     ActivityCreate,
@@ -21,7 +21,7 @@ from tenure.api.schemas.scheduling import (
 )
 from tenure.db.repositories.pagination import MAX_LIMIT
 from tenure.db.repositories.scheduling import ActivityFilter
-from tenure.domain.activities import MAX_AGENDA_DAYS, ActivityKind, ActivityStatus
+from tenure.domain.activities import MAX_AGENDA_DAYS, ActivityStatus
 from tenure.services import activities as service
 
 router = APIRouter(tags=["activities"])
@@ -54,25 +54,9 @@ def _list(ctx: CtxDep, filters: ActivityFilter, cursor: str | None, limit: int) 
 
 @router.get("/activities", response_model=ActivityPage)
 def list_activities(
-    ctx: CtxDep,
-    assignee_id: int | None = None,
-    contact_id: int | None = None,
-    status: ActivityStatus | None = None,
-    kind: ActivityKind | None = None,
-    start: AwareDatetime | None = None,
-    end: AwareDatetime | None = None,
-    cursor: Cursor = None,
-    limit: Limit = 50,
+    ctx: CtxDep, filters: ActivityFilterDep, cursor: Cursor = None, limit: Limit = 50
 ) -> ActivityPage:
     """Activities by time (due time or start), soonest first."""
-    filters = ActivityFilter(
-        contact_id=contact_id,
-        assignee_id=assignee_id,
-        status=status.value if status else None,
-        kind=kind.value if kind else None,
-        start=start,
-        end=end,
-    )
     return _list(ctx, filters, cursor, limit)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from tenure.api.deps import CtxDep, ExpectedVersion, etag
+from tenure.api.list_filters import CaseFilterDep
 from tenure.api.schemas.cases import (
     CaseCreate,
     CaseNote,
@@ -17,7 +18,7 @@ from tenure.api.schemas.cases import (
 )
 from tenure.db.repositories.pagination import MAX_LIMIT
 from tenure.db.repositories.scheduling import CaseFilter
-from tenure.domain.cases import CaseAction, CasePriority, CaseStatus
+from tenure.domain.cases import CaseAction, CaseStatus
 from tenure.services import cases as service
 
 router = APIRouter(tags=["cases"])
@@ -51,21 +52,9 @@ def _page(ctx: CtxDep, filters: CaseFilter, cursor: str | None, limit: int) -> C
 
 @router.get("/cases", response_model=CasePage)
 def list_cases(
-    ctx: CtxDep,
-    status: CaseStatus | None = None,
-    priority: CasePriority | None = None,
-    assignee_id: int | None = None,
-    contact_id: int | None = None,
-    cursor: Cursor = None,
-    limit: Limit = 50,
+    ctx: CtxDep, filters: CaseFilterDep, cursor: Cursor = None, limit: Limit = 50
 ) -> CasePage:
     """The case queue, newest first; filter by status and priority."""
-    filters = CaseFilter(
-        contact_id=contact_id,
-        assignee_id=assignee_id,
-        status=status.value if status else None,
-        priority=priority.value if priority else None,
-    )
     return _page(ctx, filters, cursor, limit)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from tenure.api.deps import CtxDep, ExpectedVersion, etag
-from tenure.api.schemas.common import AwareDatetime
+from tenure.api.list_filters import DeliveryFilterDep
 from tenure.api.schemas.scheduling import (
     DeliveryCreate,
     DeliveryDeliver,
@@ -56,25 +56,9 @@ def _page(ctx: CtxDep, filters: DeliveryFilter, cursor: str | None, limit: int) 
 
 @router.get("/deliveries", response_model=DeliveryPage)
 def list_deliveries(
-    ctx: CtxDep,
-    contact_id: int | None = None,
-    assignee_id: int | None = None,
-    service_id: int | None = None,
-    status: DeliveryStatus | None = None,
-    start: AwareDatetime | None = None,
-    end: AwareDatetime | None = None,
-    cursor: Cursor = None,
-    limit: Limit = 50,
+    ctx: CtxDep, filters: DeliveryFilterDep, cursor: Cursor = None, limit: Limit = 50
 ) -> DeliveryPage:
     """Newest first."""
-    filters = DeliveryFilter(
-        contact_id=contact_id,
-        assignee_id=assignee_id,
-        service_id=service_id,
-        status=status.value if status else None,
-        start=start,
-        end=end,
-    )
     return _page(ctx, filters, cursor, limit)
 
 

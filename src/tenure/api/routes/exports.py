@@ -11,16 +11,13 @@ from typing import IO, Annotated
 
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from tenure.api.contact_filters import ContactFilterDep
 from tenure.api.deps import CtxDep
+from tenure.api.list_filters import ActivityFilterDep, CaseFilterDep, DeliveryFilterDep
 from tenure.api.schemas.contacts import ContactSort
-from tenure.db.repositories.scheduling import ActivityFilter, CaseFilter, DeliveryFilter
 from tenure.domain.access import Permission
-from tenure.domain.activities import ActivityKind, ActivityStatus
-from tenure.domain.cases import CasePriority, CaseStatus
-from tenure.domain.deliveries import DeliveryStatus
 from tenure.domain.errors import InvalidInput
 from tenure.services import exports
 from tenure.services.exports.files import chunks, spool_bytes, spool_text, spooled
@@ -58,66 +55,22 @@ def contacts_csv(
 
 
 @router.get("/activities.csv", response_class=StreamingResponse)
-def activities_csv(
-    ctx: CtxDep,
-    assignee_id: int | None = None,
-    contact_id: int | None = None,
-    status: ActivityStatus | None = None,
-    kind: ActivityKind | None = None,
-    start: AwareDatetime | None = None,
-    end: AwareDatetime | None = None,
-) -> StreamingResponse:
+def activities_csv(ctx: CtxDep, filters: ActivityFilterDep) -> StreamingResponse:
     """The activity list as CSV (the filters of ``GET /activities``), every column."""
-    filters = ActivityFilter(
-        contact_id=contact_id,
-        assignee_id=assignee_id,
-        status=status.value if status else None,
-        kind=kind.value if kind else None,
-        start=start,
-        end=end,
-    )
     file = spool_text(lambda out: exports.activities_csv(ctx, out, filters=filters))
     return download(file, CSV_TYPE, f"activities-{ctx.today.isoformat()}.csv")
 
 
 @router.get("/cases.csv", response_class=StreamingResponse)
-def cases_csv(
-    ctx: CtxDep,
-    status: CaseStatus | None = None,
-    priority: CasePriority | None = None,
-    assignee_id: int | None = None,
-    contact_id: int | None = None,
-) -> StreamingResponse:
+def cases_csv(ctx: CtxDep, filters: CaseFilterDep) -> StreamingResponse:
     """The case list as CSV (the filters of ``GET /cases``), every column."""
-    filters = CaseFilter(
-        contact_id=contact_id,
-        assignee_id=assignee_id,
-        status=status.value if status else None,
-        priority=priority.value if priority else None,
-    )
     file = spool_text(lambda out: exports.cases_csv(ctx, out, filters=filters))
     return download(file, CSV_TYPE, f"cases-{ctx.today.isoformat()}.csv")
 
 
 @router.get("/deliveries.csv", response_class=StreamingResponse)
-def deliveries_csv(
-    ctx: CtxDep,
-    contact_id: int | None = None,
-    assignee_id: int | None = None,
-    service_id: int | None = None,
-    status: DeliveryStatus | None = None,
-    start: AwareDatetime | None = None,
-    end: AwareDatetime | None = None,
-) -> StreamingResponse:
+def deliveries_csv(ctx: CtxDep, filters: DeliveryFilterDep) -> StreamingResponse:
     """The delivery list as CSV (the filters of ``GET /deliveries``), every column."""
-    filters = DeliveryFilter(
-        contact_id=contact_id,
-        assignee_id=assignee_id,
-        service_id=service_id,
-        status=status.value if status else None,
-        start=start,
-        end=end,
-    )
     file = spool_text(lambda out: exports.deliveries_csv(ctx, out, filters=filters))
     return download(file, CSV_TYPE, f"deliveries-{ctx.today.isoformat()}.csv")
 

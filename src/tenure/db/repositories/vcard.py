@@ -59,13 +59,15 @@ class ContactMatchRepository(Repository[Contact]):
         return self.session.scalars(stmt).first()
 
     def organization_named(self, name: str) -> int | None:
-        """A live organization whose name is ``name`` (case aside), the oldest if several."""
+        """A live organization whose name is ``name`` (case aside), the oldest if several.
+        Erased ones are not (a card named "Erased contact" must not write to a tombstone)."""
         stmt = (
             self.select(Contact.id)
             .where(
                 Contact.kind == "organization",
                 Contact.sort_name == name.lower()[:300],
                 Contact.merged_into_id.is_(None),
+                Contact.erased_at.is_(None),
             )
             .order_by(Contact.id)
         )
