@@ -9,7 +9,15 @@ from sqlalchemy import update
 from tenure.db.models import ApiToken
 from tests.conftest import count_statements
 
-from .helpers import confirm, create_agreement, create_contact, get, ok
+from .helpers import (
+    confirm,
+    create_agreement,
+    create_contact,
+    days_ago,
+    get,
+    make_client,
+    ok,
+)
 
 ROWS = 110
 #: Authentication (one query for token, user, role and workspace) plus the list itself, plus at
@@ -97,3 +105,45 @@ def test_listing_agreements_is_a_constant_number_of_statements(server, api) -> N
     small = statements(server, api, path, limit=5)
     large = statements(server, api, path, limit=100)
     assert len(small) == len(large) <= MAX_STATEMENTS, large
+
+
+#: The two writes of bench scenario 1 (issue 8: they ran 22 and 15 statements on SQLite). What
+#: each statement is for:
+#: create a contact (one email, one tag): the token; the email's uniqueness; the contact; one
+#:   INSERT per lookup table (emails, tags); the search document; the duplicate keys (one
+#:   multi-row INSERT); the timeline event; the automation subscriptions (rules and webhooks in
+#:   one query).
+CREATE_STATEMENTS = 9
+#: log an interaction on a client: the token; the contact (locked); the interaction; its search
+#:   document; the workspace settings (cadence); the health facts (one query, today's snapshot
+#:   included); the contact's one UPDATE (touch and health together); the timeline event; the
+#:   subscriptions. Plus one upsert of today's health snapshot when the score moved.
+INTERACTION_STATEMENTS = 9
+
+
+def writes(server, api, method: str, path: str, body: dict, status: int) -> list[str]:  # type: ignore[no-untyped-def]
+    with server.engine.begin() as conn:  # as in ``statements``: no last-used write counted
+        conn.execute(update(ApiToken).values(last_used_at=datetime.now(UTC)))
+    with count_statements(server.engine) as seen:
+        ok(api.request(method, path, json=body), status)
+    return list(seen)
+
+
+def test_the_writes_of_scenario_one_run_few_statements(server, api) -> None:  # type: ignore[no-untyped-def]
+    create_contact(api, display_name="Warm up")
+    person = {"display_name": "Counted", "emails": [{"email": "c@example.com"}], "tags": ["x"]}
+    created = writes(server, api, "POST", "/contacts", person, 201)
+    assert len(created) == CREATE_STATEMENTS, created
+
+    client, _ = make_client(api, display_name="Client", starts_on=days_ago(60))
+    assert client["health_score"] < 100
+    call = {"channel": "call", "direction": "outbound", "subject": "Check-in"}
+    path = f"/contacts/{client['id']}/interactions"
+    # The first touch moves the score (the client was overdue): the snapshot is rewritten.
+    first = writes(server, api, "POST", path, call, 201)
+    assert len(first) == INTERACTION_STATEMENTS + 1, first
+    assert sum("health_snapshots" in s for s in first) == 2, first  # read with the facts
+    # The second leaves the score as it was: nothing more than the interaction's own rows.
+    second = writes(server, api, "POST", path, call, 201)
+    assert len(second) == INTERACTION_STATEMENTS, second
+    assert sum(s.lstrip().upper().startswith("UPDATE CONTACTS") for s in second) == 1, second

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BindParameter, bindparam, cast, null, select, union_all
 
 from tenure.db.models import Rule, TimelineEvent, WebhookSubscription
+from tenure.db.types import JSONType
 from tenure.services import jobs
 from tenure.services.context import Ctx
 
@@ -25,27 +26,35 @@ DISPATCH_KIND = "event.dispatch"
 MAX_DEPTH = 3
 
 
+def _subscriptions_statement() -> Any:
+    """Enabled rules' event types and active subscriptions' type lists in one statement (a
+    ``UNION ALL``, one round trip on every write that records an event), built once."""
+    ws: BindParameter[int] = bindparam("ws")
+    rules = select(
+        Rule.event_type.label("rule_type"), cast(null(), JSONType).label("hook_types")
+    ).where(Rule.workspace_id == ws, Rule.enabled.is_(True), Rule.event_type.is_not(None))
+    hooks = select(cast(null(), Rule.event_type.type), WebhookSubscription.event_types).where(
+        WebhookSubscription.workspace_id == ws, WebhookSubscription.active.is_(True)
+    )
+    return union_all(rules, hooks)
+
+
+_SUBSCRIPTIONS = _subscriptions_statement()
+
+
 def subscribed_types(ctx: Ctx) -> frozenset[str]:
-    """Event types that anything listens to, once per unit of work (two small queries)."""
+    """Event types that anything listens to, once per unit of work (one small query)."""
     cached = ctx.cache.get("subscribed_types")
     if isinstance(cached, frozenset):
         return cached
-    rules = ctx.session.scalars(
-        select(Rule.event_type).where(
-            Rule.workspace_id == ctx.workspace_id,
-            Rule.enabled.is_(True),
-            Rule.event_type.is_not(None),
-        )
-    ).all()
-    hooks = ctx.session.scalars(
-        select(WebhookSubscription.event_types).where(
-            WebhookSubscription.workspace_id == ctx.workspace_id,
-            WebhookSubscription.active.is_(True),
-        )
-    ).all()
-    types = frozenset([t for t in rules if t] + [t for group in hooks for t in group])
-    ctx.cache["subscribed_types"] = types
-    return types
+    types: set[str] = set()
+    for rule_type, hook_types in ctx.session.execute(_SUBSCRIPTIONS, {"ws": ctx.workspace_id}):
+        if rule_type:
+            types.add(rule_type)
+        types.update(hook_types or ())
+    frozen = frozenset(types)
+    ctx.cache["subscribed_types"] = frozen
+    return frozen
 
 
 def forget_subscriptions(ctx: Ctx) -> None:

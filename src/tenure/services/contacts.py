@@ -133,11 +133,13 @@ def create_contact(
     links = _apply(ctx, contact, values, contact_id=None)
     repo = _repo(ctx)
     repo.add(contact)
-    ctx.session.flush()
-    repo.replace_lookup_rows(contact)
-    if links is not None:
-        repo.set_affiliations(contact.id, links)
-    search.index_contact(ctx, contact)
+    ctx.session.flush()  # the id, for every row below
+    # A new contact has no lookup rows, links, documents or keys yet: write them without
+    # deleting or looking for earlier ones.
+    repo.add_lookup_rows(contact)
+    if links:
+        repo.add_affiliations(contact.id, links)
+    search.index_new_contact(ctx, contact, organizations=bool(links))
     timeline.record(
         ctx,
         contact_id=contact.id,
@@ -147,7 +149,8 @@ def create_contact(
         summary=f"{contact.display_name} was added as a {kind.value}",
     )
     ctx.session.flush()
-    return get_contact(ctx, contact.id)
+    # The unit of work holds the row as written; only its links need their names read.
+    return ContactView(contact, repo.affiliations_of(contact.id) if links else [])
 
 
 def update_contact(
@@ -158,7 +161,7 @@ def update_contact(
     if unknown:
         raise InvalidInput([FieldError(name, "read-only", "cannot be changed") for name in unknown])
     repo = _repo(ctx)
-    contact = repo.get(contact_id, for_update=True)
+    contact = repo.get_writable(contact_id, for_update=True)
     if contact.version != expected_version:
         raise PreconditionFailed(
             f"contact {contact_id} is at version {contact.version}, not {expected_version}",

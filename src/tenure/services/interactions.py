@@ -46,7 +46,9 @@ def log_interaction(
     participants: Sequence[str] = (),
 ) -> Interaction:
     ctx.require(Permission.WRITE)
-    contact = ContactRepository(ctx.session, ctx.workspace_id).get(contact_id, for_update=True)
+    contact = ContactRepository(ctx.session, ctx.workspace_id).get_writable(
+        contact_id, for_update=True
+    )
     when = occurred_at or ctx.now
     errors: list[FieldError] = []
     if when.tzinfo is None:
@@ -78,10 +80,16 @@ def log_interaction(
     InteractionRepository(ctx.session, ctx.workspace_id).add(interaction)
     ctx.session.flush()
     search.index_interaction(ctx, interaction)
-    if contact.last_interaction_at is None or when > contact.last_interaction_at:
-        contact.last_interaction_at = when
-    if direction is not Direction.INTERNAL:  # an internal note does not touch the client
-        cadence.touch(ctx, contact, when)
+    # The contact's derived fields (last interaction, cadence, health) are set together and
+    # written in one UPDATE (one version step): no flush in between. The reads on the way (the
+    # settings, the health facts) see no row this request changed but the contact, whose new
+    # values they take from the object.
+    with ctx.session.no_autoflush:
+        if contact.last_interaction_at is None or when > contact.last_interaction_at:
+            contact.last_interaction_at = when
+        if direction is not Direction.INTERNAL:  # an internal note does not touch the client
+            cadence.touch(ctx, contact, when)
+        health.recompute(ctx, contact)
     timeline.record(
         ctx,
         contact_id=contact.id,
@@ -96,7 +104,6 @@ def log_interaction(
             "subject": interaction.subject,
         },
     )
-    health.recompute(ctx, contact)
     return interaction
 
 

@@ -219,6 +219,24 @@ def index_contact(ctx: Ctx, contact: Contact) -> None:
         _index_contacts(ctx, people)
 
 
+def index_new_contact(ctx: Ctx, contact: Contact, *, organizations: bool) -> None:
+    """``index_contact`` for a contact this unit of work just created: the same documents and
+    keys, written without looking for earlier ones (there are none under a new id) and, for a
+    person linked to no organization (``organizations`` False), without reading its links.
+    Nobody carries a new organization's name yet, so no one else is refreshed."""
+    orgs: list[tuple[int, str]] = []
+    if organizations and contact.kind == "person":
+        source = IndexSource(ctx.session, ctx.workspace_id)
+        orgs = source.organizations_of([contact.id]).get(contact.id, [])
+    documents = SearchDocumentRepository(ctx.session, ctx.workspace_id)
+    for kind, title, body in _documents_of(contact, orgs):
+        documents.put_new(
+            kind, contact.id, contact_id=contact.id, title=title, body=body, now=ctx.now
+        )
+    keys = match_keys(facts_of(contact, [org for org, _ in orgs]))
+    MatchKeyRepository(ctx.session, ctx.workspace_id).add_new(contact.id, keys)
+
+
 def index_contacts(ctx: Ctx, contacts: Sequence[Contact]) -> None:
     _index_contacts(ctx, contacts)
 
@@ -243,30 +261,29 @@ def _index_contacts(ctx: Ctx, contacts: Sequence[Contact]) -> list[int]:
             forget_contact(ctx, contact.id)
             continue
         orgs = organizations.get(contact.id, [])
-        title, body = contact_document(_text_of(contact, [name for _, name in orgs]))
-        changed = documents.put(
-            DocumentKind.CONTACT.value,
-            contact.id,
-            contact_id=contact.id,
-            title=title,
-            body=body,
-            now=ctx.now,
-        )
-        if changed and contact.kind == "organization":
-            renamed.append(contact.id)
-        if contact.notes.strip():
-            documents.put(
-                DocumentKind.NOTE.value,
-                contact.id,
-                contact_id=contact.id,
-                title=f"Notes on {contact.display_name}",
-                body=contact.notes,
-                now=ctx.now,
+        own = _documents_of(contact, orgs)
+        for kind, title, body in own:
+            changed = documents.put(
+                kind, contact.id, contact_id=contact.id, title=title, body=body, now=ctx.now
             )
-        else:
+            if changed and kind == DocumentKind.CONTACT and contact.kind == "organization":
+                renamed.append(contact.id)
+        if len(own) == 1:  # no notes (any more)
             documents.remove(DocumentKind.NOTE.value, contact.id)
         keys.replace(contact.id, match_keys(facts_of(contact, [org for org, _ in orgs])))
     return renamed
+
+
+def _documents_of(
+    contact: Contact, organizations: Sequence[tuple[int, str]]
+) -> list[tuple[str, str, str]]:
+    """The contact's documents as (kind, title, body): its own, and its notes' if it has any."""
+    title, body = contact_document(_text_of(contact, [name for _, name in organizations]))
+    documents = [(DocumentKind.CONTACT.value, title, body)]
+    if contact.notes.strip():
+        notes = (DocumentKind.NOTE.value, f"Notes on {contact.display_name}", contact.notes)
+        documents.append(notes)
+    return documents
 
 
 def _text_of(contact: Contact, organizations: Sequence[str]) -> ContactText:
@@ -295,8 +312,9 @@ def facts_of(contact: Contact, organization_ids: Sequence[int]) -> ContactFacts:
 
 
 def index_interaction(ctx: Ctx, interaction: Interaction) -> None:
+    """Index a newly logged interaction (interactions are never edited)."""
     title, body = _interaction_text(interaction)
-    SearchDocumentRepository(ctx.session, ctx.workspace_id).put(
+    SearchDocumentRepository(ctx.session, ctx.workspace_id).put_new(
         DocumentKind.INTERACTION.value,
         interaction.id,
         contact_id=interaction.contact_id,

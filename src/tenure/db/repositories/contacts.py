@@ -9,10 +9,12 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    bindparam,
     delete,
     exists,
     false,
     func,
+    insert,
     literal,
     or_,
     select,
@@ -30,7 +32,7 @@ from tenure.db.models import (
 )
 from tenure.db.repositories.base import Repository, is_id
 from tenure.db.repositories.keyset import KeysetOrder
-from tenure.domain.errors import ContactMerged
+from tenure.domain.errors import ContactErased, ContactMerged
 
 
 def _like(term: str) -> str:
@@ -41,6 +43,28 @@ def _like(term: str) -> str:
 #: Built once: constructing aliases per call costs ~2 ms of Python on every contact read.
 _PERSON = aliased(Contact, name="person")
 _ORGANIZATION = aliased(Contact, name="organization")
+
+#: A contact's affiliations in both directions, built once (every contact read runs it, and
+#: building a two-join select and its cache key cost more than running it).
+_AFFILIATIONS = (
+    select(
+        Affiliation.person_id,
+        _PERSON.display_name,
+        Affiliation.organization_id,
+        _ORGANIZATION.display_name,
+        Affiliation.title,
+    )
+    .join(_PERSON, _PERSON.id == Affiliation.person_id)
+    .join(_ORGANIZATION, _ORGANIZATION.id == Affiliation.organization_id)
+    .where(
+        Affiliation.workspace_id == bindparam("workspace_id"),
+        or_(
+            Affiliation.person_id == bindparam("contact_id"),
+            Affiliation.organization_id == bindparam("contact_id"),
+        ),
+    )
+    .order_by(_ORGANIZATION.sort_name, _PERSON.sort_name)
+)
 
 
 @dataclass(frozen=True)
@@ -114,6 +138,12 @@ class AffiliationRow:
     title: str
 
 
+def refuse_erased(contact: Contact) -> None:
+    """``ContactErased`` for a tombstone (for a contact loaded some other way, e.g. in bulk)."""
+    if contact.erased_at is not None:
+        raise ContactErased(contact.id, contact.erased_at.isoformat())
+
+
 class ContactRepository(Repository[Contact]):
     model = Contact
     noun = "contact"
@@ -123,6 +153,14 @@ class ContactRepository(Repository[Contact]):
         contact = super().get(id_, for_update=for_update)
         if contact.merged_into_id is not None:
             raise ContactMerged(contact.id, contact.merged_into_id)
+        return contact
+
+    def get_writable(self, id_: int, *, for_update: bool = False) -> Contact:
+        """A live contact that may take new data: every service that writes to a contact (or
+        attaches a record to it) loads it through here, so an erased one is refused in one
+        place (``ContactErased``) before anything is written. Reads use ``get``."""
+        contact = self.get(id_, for_update=for_update)
+        refuse_erased(contact)
         return contact
 
     def list_page(
@@ -242,39 +280,28 @@ class ContactRepository(Repository[Contact]):
             self.session.execute(
                 delete(model).where(model.workspace_id == ws, model.contact_id == contact.id)
             )
-        self.session.flush()
-        self.session.add_all(
-            [
-                ContactEmail(workspace_id=ws, contact_id=contact.id, email=e["email"])
-                for e in contact.emails
-            ]
-            + [
-                ContactPhone(workspace_id=ws, contact_id=contact.id, number=p["number"])
-                for p in contact.phones
-            ]
-            + [ContactTag(workspace_id=ws, contact_id=contact.id, tag=t) for t in contact.tags]
-        )
+        self.add_lookup_rows(contact)
+
+    def add_lookup_rows(self, contact: Contact) -> None:
+        """Insert the lookup rows of a contact that has none (a new one): one multi-row
+        INSERT per table that gets rows (ORM objects would cost one INSERT each)."""
+        ws, cid = self.workspace_id, contact.id
+        rows: list[tuple[Any, list[dict[str, Any]]]] = [
+            (ContactEmail, [{"email": e["email"]} for e in contact.emails]),
+            (ContactPhone, [{"number": p["number"]} for p in contact.phones]),
+            (ContactTag, [{"tag": t} for t in contact.tags]),
+        ]
+        for model, values in rows:
+            if values:
+                self.session.execute(
+                    insert(model.__table__),
+                    [{"workspace_id": ws, "contact_id": cid, **v} for v in values],
+                )
 
     def affiliations_of(self, contact_id: int) -> list[AffiliationRow]:
         """Both directions in one query: a person's organizations, an organization's people."""
-        person, org = _PERSON, _ORGANIZATION
-        stmt = (
-            select(
-                Affiliation.person_id,
-                person.display_name,
-                Affiliation.organization_id,
-                org.display_name,
-                Affiliation.title,
-            )
-            .join(person, person.id == Affiliation.person_id)
-            .join(org, org.id == Affiliation.organization_id)
-            .where(
-                Affiliation.workspace_id == self.workspace_id,
-                or_(Affiliation.person_id == contact_id, Affiliation.organization_id == contact_id),
-            )
-            .order_by(org.sort_name, person.sort_name)
-        )
-        return [AffiliationRow(*row) for row in self.session.execute(stmt).all()]
+        params = {"workspace_id": self.workspace_id, "contact_id": contact_id}
+        return [AffiliationRow(*row) for row in self.session.execute(_AFFILIATIONS, params).all()]
 
     def set_affiliations(self, person_id: int, organizations: Sequence[tuple[int, str]]) -> None:
         ws = self.workspace_id
@@ -283,6 +310,11 @@ class ContactRepository(Repository[Contact]):
                 Affiliation.workspace_id == ws, Affiliation.person_id == person_id
             )
         )
+        self.add_affiliations(person_id, organizations)
+
+    def add_affiliations(self, person_id: int, organizations: Sequence[tuple[int, str]]) -> None:
+        """Link a person that has no affiliations yet (a new one) to organizations."""
+        ws = self.workspace_id
         self.session.add_all(
             [
                 Affiliation(
@@ -298,10 +330,14 @@ class ContactRepository(Repository[Contact]):
         return self.session.scalars(stmt.order_by(Contact.id).limit(limit)).all()
 
     def existing_ids(self, ids: Sequence[int], *, kind: str | None = None) -> set[int]:
+        """Which of ``ids`` are live contacts that can be linked to: neither merged away nor
+        erased (a person added to an erased organization would be new data about it)."""
         ids = [i for i in ids if is_id(i)]
         if not ids:
             return set()
-        stmt = self.select(Contact.id).where(Contact.id.in_(ids), Contact.merged_into_id.is_(None))
+        stmt = self.select(Contact.id).where(
+            Contact.id.in_(ids), Contact.merged_into_id.is_(None), Contact.erased_at.is_(None)
+        )
         if kind:
             stmt = stmt.where(Contact.kind == kind)
         return set(self.session.scalars(stmt).all())

@@ -27,13 +27,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import (
     ColumnElement,
     Float,
     Integer,
     Select,
+    Table,
     bindparam,
     column,
     delete,
@@ -46,6 +47,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tenure.db.models import (
@@ -335,6 +337,24 @@ class PostgresSearch:
 # --- the documents ----------------------------------------------------------------------------
 
 
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert_document(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (workspace_id, kind, ref_id) DO UPDATE, built once per dialect
+    (``excluded`` and the statement cost more to build than to run), values bound per call."""
+    stmt = _UPSERTS.get(dialect)
+    if stmt is None:
+        insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        table = cast(Table, SearchDocument.__table__)
+        stmt = insert_(table)
+        stmt = _UPSERTS[dialect] = stmt.on_conflict_do_update(
+            index_elements=[table.c.workspace_id, table.c.kind, table.c.ref_id],
+            set_={n: stmt.excluded[n] for n in ("contact_id", "title", "body", "updated_at")},
+        )
+    return stmt
+
+
 class SearchDocumentRepository(Repository[SearchDocument]):
     model = SearchDocument
     noun = "search document"
@@ -372,6 +392,26 @@ class SearchDocumentRepository(Repository[SearchDocument]):
             document.body = body
             document.updated_at = now
         return renamed
+
+    def put_new(
+        self,
+        kind: str,
+        ref_id: int,
+        *,
+        contact_id: int | None,
+        title: str,
+        body: str,
+        now: datetime,
+    ) -> None:
+        """The document of a row this unit of work just created (a contact, an interaction):
+        one INSERT, without ``put``'s lookup, since nothing can be indexed under a new id.
+        ON CONFLICT DO UPDATE all the same: SQLite may hand out the id of a deleted last row
+        again, and a document left behind by it must not fail the write."""
+        stmt = _upsert_document(self.session.get_bind().dialect.name)
+        values = {"contact_id": contact_id, "title": title, "body": body, "updated_at": now}
+        self.session.execute(
+            stmt, {"workspace_id": self.workspace_id, "kind": kind, "ref_id": ref_id, **values}
+        )
 
     def remove(self, kind: str, ref_id: int) -> None:
         self.session.execute(
@@ -541,12 +581,19 @@ class MatchKeyRepository(Repository[ContactMatchKey]):
                     ContactMatchKey.key.in_(stale),
                 )
             )
-        self.session.add_all(
-            [
-                ContactMatchKey(workspace_id=self.workspace_id, contact_id=contact_id, key=k)
-                for k in sorted(keys - current)
-            ]
-        )
+        self.add_new(contact_id, keys - current)
+
+    def add_new(self, contact_id: int, keys: set[str]) -> None:
+        """Insert keys the contact does not hold yet (all of a new contact's): one multi-row
+        INSERT (ORM objects would cost one INSERT … RETURNING each on SQLite)."""
+        if keys:
+            self.session.execute(
+                insert(cast(Table, ContactMatchKey.__table__)),
+                [
+                    {"workspace_id": self.workspace_id, "contact_id": contact_id, "key": k}
+                    for k in sorted(keys)
+                ],
+            )
 
     def remove_of_contact(self, contact_id: int) -> None:
         self.session.execute(
