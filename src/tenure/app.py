@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from tenure import __version__
 from tenure.api import errors as api_errors
@@ -108,11 +109,17 @@ def _route_errors(app: FastAPI) -> None:
     for exc_type, api_handler in api_errors.HANDLERS.items():
         page_handler = pages.get(exc_type, pages[Exception])
 
-        def handle(
+        async def handle(
             request: Request, exc: Exception, api: Any = api_handler, web: Any = page_handler
         ) -> Response:
-            chosen = api if request.url.path.startswith("/api/") else web
-            response: Response = chosen(request, exc)
+            # Async: Starlette runs a sync handler in the thread pool, a hop that costs more
+            # than building a problem document (a 401 does nothing else). Pages render their
+            # templates in the thread pool, as before.
+            response: Response
+            if request.url.path.startswith("/api/"):
+                response = api(request, exc)
+            else:
+                response = await run_in_threadpool(web, request, exc)
             return response
 
         app.add_exception_handler(exc_type, handle)

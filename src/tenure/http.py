@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from tenure.db.uow import finish, open_session
+from tenure.db.uow import ends_instantly, finish, open_session
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -32,9 +32,15 @@ async def request_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     except BaseException:
-        await run_in_threadpool(_rollback, session)
+        if ends_instantly(session):
+            _rollback(session)
+        else:
+            await run_in_threadpool(_rollback, session)
         raise
-    await run_in_threadpool(_commit, session)
+    if ends_instantly(session):
+        _commit(session)
+    else:
+        await run_in_threadpool(_commit, session)
 
 
 def _commit(session: Session) -> None:

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from tenure.domain.errors import NotAuthenticated, PreconditionRequired
 from tenure.http import SessionDep
@@ -15,14 +17,19 @@ from tenure.services.context import Ctx
 bearer = HTTPBearer(auto_error=False, description="An API token from `tenure token create`.")
 
 
-def _ctx(
+async def _ctx(
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Ctx:
+    """Async, with the token lookup (the one blocking part) sent to the thread pool by hand: a
+    request without a token is refused without a hop there."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated("send an API token as 'Authorization: Bearer <token>'")
-    principal = authenticate_token(session, credentials.credentials)
-    return context_for(principal, session, source="api")
+    return await run_in_threadpool(_authenticated, session, credentials.credentials)
+
+
+def _authenticated(session: Session, secret: str) -> Ctx:
+    return context_for(authenticate_token(session, secret), session, source="api")
 
 
 CtxDep = Annotated[Ctx, Depends(_ctx)]

@@ -40,6 +40,20 @@ def is_read_only(session: Session) -> bool:
     return session.info.get(WRITABLE) is False
 
 
+def ends_instantly(session: Session) -> bool:
+    """Whether ending the unit of work can neither block nor touch the disk, so an edge may end
+    it without sending it to a thread: no transaction began, or a read on SQLite (WAL) that
+    leaves nothing to write (ending it releases a snapshot, never waits for a lock) and no
+    work set aside to write after it. A PostgreSQL COMMIT is a round trip: never instant."""
+    if AFTER_READ in session.info:
+        return False
+    if not session.in_transaction():
+        return True
+    if session.get_bind().dialect.name != "sqlite" or not is_read_only(session):
+        return False
+    return not (session.new or session.dirty or session.deleted)
+
+
 def write_after_read(session: Session, row: object) -> None:
     """Keep ``row`` aside and insert it in a short write transaction of its own once the
     read-only unit of work ends (``finish``).

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from tenure.api.deps import CtxDep, ExpectedVersion, etag
+from tenure.api.routing import OneHopRoute
 from tenure.api.schemas.lifecycle import (
     AgreementCreate,
     AgreementEndRequest,
@@ -20,7 +21,7 @@ from tenure.db.repositories.pagination import MAX_LIMIT
 from tenure.domain.agreements import AgreementStatus
 from tenure.services import agreements as service
 
-router = APIRouter(tags=["agreements"])
+router = APIRouter(route_class=OneHopRoute, tags=["agreements"])
 
 
 def _read(agreement: object, response: Response) -> AgreementRead:

@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from tenure.api.deps import CtxDep
+from tenure.api.routing import OneHopRoute
 from tenure.api.schemas.audit import AuditEntryRead, AuditPage
 from tenure.db.repositories.pagination import MAX_LIMIT
 from tenure.services import audit as service
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(route_class=OneHopRoute, prefix="/audit", tags=["audit"])
 
 
 @router.get("", response_model=AuditPage)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from tenure.api.deps import CtxDep
+from tenure.api.routing import OneHopRoute
 from tenure.api.schemas.cases import FeedCreate, FeedCreated, FeedList, FeedRead
 from tenure.clock import utcnow
 from tenure.http import SessionDep
 from tenure.services import calendar as service
 
-router = APIRouter(tags=["calendar"])
+router = APIRouter(route_class=OneHopRoute, tags=["calendar"])
 
 
 @router.post("/calendar-feeds", response_model=FeedCreated, status_code=201)

@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from tenure.api.deps import CtxDep, ExpectedVersion, etag
+from tenure.api.routing import OneHopRoute
 from tenure.api.schemas.scheduling import ServiceCreate, ServicePage, ServiceRead, ServiceUpdate
 from tenure.db.repositories.pagination import MAX_LIMIT
 from tenure.services import catalog as service
 
-router = APIRouter(prefix="/services", tags=["services"])
+router = APIRouter(route_class=OneHopRoute, prefix="/services", tags=["services"])
 
 
 def _read(row: object, response: Response) -> ServiceRead:

@@ -8,19 +8,21 @@ from fastapi import APIRouter, Query, Response, status
 
 from tenure.api.contact_filters import ContactFilterDep
 from tenure.api.deps import CtxDep, ExpectedVersion, etag
+from tenure.api.routing import OneHopRoute
 from tenure.api.schemas.contacts import (
     ContactCreate,
     ContactPage,
     ContactRead,
     ContactSort,
     ContactUpdate,
+    contact_page,
     contact_read,
 )
 from tenure.db.repositories.pagination import MAX_LIMIT
 from tenure.services import contacts as service
 from tenure.services.contacts import EmailIn, OrganizationLink, PhoneIn
 
-router = APIRouter(prefix="/contacts", tags=["contacts"])
+router = APIRouter(route_class=OneHopRoute, prefix="/contacts", tags=["contacts"])
 
 #: PostgreSQL text cannot hold NUL, so a search for one is refused rather than sent.
 
@@ -60,11 +62,8 @@ def list_contacts(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> ContactPage:
     page = service.list_contacts(ctx, filters=filters, sort=sort, cursor=cursor, limit=limit)
-    today = ctx.today
-    return ContactPage(
-        items=[contact_read(service.ContactView(c), today, detail=False) for c in page.items],
-        next_cursor=page.next_cursor,
-    )
+    views = [service.ContactView(c) for c in page.items]
+    return contact_page(views, ctx.today, page.next_cursor)
 
 
 @router.get("/{contact_id}", response_model=ContactRead)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 
 from tenure.api.deps import CtxDep, ExpectedVersion, etag
+from tenure.api.routing import OneHopRoute
 from tenure.api.schemas.common import AwareDatetime
 from tenure.api.schemas.continuity import (
     CommitmentCreate,
@@ -33,7 +34,7 @@ from tenure.services import brief, commitments, health, knowledge, workspace_set
 from tenure.services.context import Ctx
 from tenure.services.knowledge import EntryView
 
-router = APIRouter(tags=["continuity"])
+router = APIRouter(route_class=OneHopRoute, tags=["continuity"])
 
 
 # --- knowledge -------------------------------------------------------------------------------

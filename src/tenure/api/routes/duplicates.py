@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from tenure.api.deps import CtxDep, etag
+from tenure.api.routing import OneHopRoute
 from tenure.api.schemas.contacts import contact_read
 from tenure.api.schemas.search import (
     ContactBrief,
@@ -22,7 +23,7 @@ from tenure.db.repositories.pagination import MAX_LIMIT
 from tenure.services import contacts as contact_service
 from tenure.services import duplicates as service
 
-router = APIRouter(tags=["duplicates"])
+router = APIRouter(route_class=OneHopRoute, tags=["duplicates"])
 
 MinScore = Annotated[int, Query(ge=0, le=100, description="Only pairs scoring at least this.")]
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.exceptions import HTTPException
 
 from tenure.api.deps import CtxDep, ExpectedVersion, etag
+from tenure.api.routing import OneHopRoute
 from tenure.api.schemas.email import (
     EmailPage,
     EmailRead,
@@ -27,7 +28,7 @@ from tenure.api.schemas.email import (
 from tenure.db.repositories.pagination import MAX_LIMIT
 from tenure.services import email as service
 
-router = APIRouter(tags=["email"])
+router = APIRouter(route_class=OneHopRoute, tags=["email"])
 
 Cursor = Annotated[str | None, Query(max_length=500)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]

@@ -8,11 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from tenure.api.deps import CtxDep
+from tenure.api.routing import OneHopRoute
 from tenure.api.schemas.common import Output
 from tenure.db.repositories.pagination import MAX_LIMIT
 from tenure.services import jobs as service
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+router = APIRouter(route_class=OneHopRoute, prefix="/jobs", tags=["jobs"])
 
 
 class JobRead(Output):

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from tenure.api.deps import CtxDep
+from tenure.api.routing import OneHopRoute
 from tenure.api.schemas.lifecycle import ConvertRequest, EndRequest, TransitionList, TransitionRead
 from tenure.services import lifecycle as service
 
-router = APIRouter(prefix="/contacts/{contact_id}", tags=["lifecycle"])
+router = APIRouter(route_class=OneHopRoute, prefix="/contacts/{contact_id}", tags=["lifecycle"])
 
 
 @router.post("/convert", response_model=TransitionRead, status_code=201)

@@ -9,9 +9,10 @@ from sqlalchemy import text
 from tenure import __version__
 from tenure.api.deps import CtxDep
 from tenure.api.errors import EDGE_PROBLEMS
+from tenure.api.routing import OneHopRoute
 from tenure.domain.errors import all_error_types
 
-router = APIRouter(tags=["meta"])
+router = APIRouter(route_class=OneHopRoute, tags=["meta"])
 
 
 class Health(BaseModel):

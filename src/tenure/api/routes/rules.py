@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from tenure.api.deps import CtxDep, ExpectedVersion, etag
+from tenure.api.routing import OneHopRoute
 from tenure.api.schemas.rules import (
     DefaultsInstalled,
     PlaybookCancel,
@@ -34,7 +35,7 @@ from tenure.api.schemas.rules import (
 from tenure.db.repositories.pagination import MAX_LIMIT, Page
 from tenure.services import playbooks, rules
 
-router = APIRouter(tags=["automation"])
+router = APIRouter(route_class=OneHopRoute, tags=["automation"])
 
 Cursor = Annotated[str | None, Query(max_length=500)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from tenure.api.deps import CtxDep, etag
+from tenure.api.routing import OneHopRoute
 from tenure.api.schemas.common import AwareDatetime
 from tenure.api.schemas.scheduling import (
     ActivityRead,
@@ -27,7 +28,7 @@ from tenure.domain.recurrence import MAX_HORIZON_DAYS
 from tenure.services import schedules as service
 from tenure.services.schedules import ScheduleStatus
 
-router = APIRouter(tags=["schedules"])
+router = APIRouter(route_class=OneHopRoute, tags=["schedules"])
 
 
 def _horizon(request: Request) -> int:

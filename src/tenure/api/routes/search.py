@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 
 from tenure.api.contact_filters import NO_NUL
 from tenure.api.deps import CtxDep
-from tenure.api.schemas.contacts import contact_read
+from tenure.api.routing import OneHopRoute
+from tenure.api.schemas.contacts import contact_fields
 from tenure.api.schemas.search import (
-    ContactHitRead,
     ContactSearchResults,
     SearchHit,
     SearchKind,
@@ -20,7 +20,7 @@ from tenure.db.repositories.pagination import MAX_LIMIT
 from tenure.services import search as service
 from tenure.services.contacts import ContactView
 
-router = APIRouter(prefix="/search", tags=["search"])
+router = APIRouter(route_class=OneHopRoute, prefix="/search", tags=["search"])
 
 Q = Annotated[str, Query(min_length=1, max_length=200, pattern=NO_NUL)]
 
@@ -51,13 +51,13 @@ def search_contacts(
     word matches the start of a word, accents and case aside; names also match with typos
     (those rank below exact matches). One ranked page: no cursor."""
     today = ctx.today
-    return ContactSearchResults(
-        items=[
-            ContactHitRead(
-                contact=contact_read(ContactView(r.contact), today, detail=False),
-                score=r.score,
-                matched=r.matched,
-            )
-            for r in service.search_contacts(ctx, q, limit=limit)
-        ]
-    )
+    hits = [
+        {
+            "contact": contact_fields(ContactView(r.contact), today, detail=False),
+            "score": r.score,
+            "matched": r.matched,
+        }
+        for r in service.search_contacts(ctx, q, limit=limit)
+    ]
+    # Validated in one call, as the contact list is (see ``contact_page``).
+    return ContactSearchResults.model_validate({"items": hits})

@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from tenure.api.deps import CtxDep
-from tenure.api.schemas.timeline import EventPage, EventRead, InteractionCreate, InteractionRead
+from tenure.api.routing import OneHopRoute
+from tenure.api.schemas.timeline import EventPage, InteractionCreate, InteractionRead
 from tenure.db.repositories.pagination import MAX_LIMIT
 from tenure.services import interactions, timeline
 
-router = APIRouter(tags=["timeline"])
+router = APIRouter(route_class=OneHopRoute, tags=["timeline"])
 
 
 @router.post("/contacts/{contact_id}/interactions", response_model=InteractionRead, status_code=201)
@@ -38,6 +39,8 @@ def contact_timeline(
 ) -> EventPage:
     """Everything that happened with the contact, newest first."""
     page = timeline.page(ctx, contact_id=contact_id, types=type, cursor=cursor, limit=limit)
-    return EventPage(
-        items=[EventRead.model_validate(e) for e in page.items], next_cursor=page.next_cursor
+    # One validation call for the page (pydantic reads the rows' attributes in Rust), not one
+    # per event from Python.
+    return EventPage.model_validate(
+        {"items": page.items, "next_cursor": page.next_cursor}, from_attributes=True
     )

@@ -18,6 +18,7 @@ from fastapi.responses import StreamingResponse
 
 from tenure.api.contact_filters import ContactFilterDep
 from tenure.api.deps import CtxDep
+from tenure.api.routing import OneHopRoute
 from tenure.api.schemas.contacts import ContactSort
 from tenure.api.schemas.vcard import VCardImportRead, import_read
 from tenure.db.uow import unit_of_work
@@ -26,7 +27,7 @@ from tenure.domain.errors import InvalidInput
 from tenure.services import vcard
 from tenure.services.context import Ctx
 
-router = APIRouter(tags=["vcard"])
+router = APIRouter(route_class=OneHopRoute, tags=["vcard"])
 
 Version = Annotated[Literal["3.0", "4.0"], Query(description="vCard 3.0 (RFC 2426) or 4.0")]
 #: The largest .vcf an upload may be (an address book of tens of thousands of cards).

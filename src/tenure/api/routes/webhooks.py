@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from tenure.api.deps import CtxDep, ExpectedVersion, etag
+from tenure.api.routing import OneHopRoute
 from tenure.api.schemas.webhooks import (
     WebhookCreate,
     WebhookCreated,
@@ -20,7 +21,7 @@ from tenure.db.repositories.pagination import MAX_LIMIT
 from tenure.domain.webhooks import DeliveryStatus
 from tenure.services import webhooks as service
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(route_class=OneHopRoute, tags=["webhooks"])
 
 Cursor = Annotated[str | None, Query(max_length=500)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]

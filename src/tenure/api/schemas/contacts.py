@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -130,41 +130,53 @@ class ContactPage(Output):
 
 
 def contact_read(view: ContactView, today: date, *, detail: bool = True) -> ContactRead:
+    return ContactRead.model_validate(contact_fields(view, today, detail=detail))
+
+
+def contact_page(views: list[ContactView], today: date, next_cursor: str | None) -> ContactPage:
+    """A list page validated in one call (pydantic walks the items in Rust, instead of one
+    validation per contact and per email from Python)."""
+    items = [contact_fields(view, today, detail=False) for view in views]
+    return ContactPage.model_validate({"items": items, "next_cursor": next_cursor})
+
+
+def contact_fields(view: ContactView, today: date, *, detail: bool = True) -> dict[str, Any]:
+    """A contact as ``ContactRead``'s input: plain values, validated by the model."""
     c = view.contact
-    read = ContactRead(
-        id=c.id,
-        kind=ContactKind(c.kind),
-        display_name=c.display_name,
-        given_name=c.given_name,
-        family_name=c.family_name,
-        emails=[EmailRead(**e) for e in c.emails],
-        phones=[PhoneRead(**p) for p in c.phones],
-        address=c.address,
-        timezone=c.timezone,
-        tags=list(c.tags),
-        owner_id=c.owner_id,
-        notes=c.notes,
-        stage=Stage(c.stage),
-        client_since=c.client_since,
-        tenure_days=tenure_days(c.closed_tenure_days, c.client_since, today),
-        last_interaction_at=c.last_interaction_at,
-        last_service_at=c.last_service_at,
-        next_activity_at=c.next_activity_at,
-        cadence_days=c.cadence_days,
-        last_touch_at=c.last_touch_at,
-        next_touch_due=c.next_touch_due,
-        health_score=c.health_score,
-        health_band=band_of(c.health_score) if c.health_score is not None else None,
-        do_not_email=c.do_not_email,
-        created_at=c.created_at,
-        updated_at=c.updated_at,
-        version=c.version,
-    )
+    fields: dict[str, Any] = {
+        "id": c.id,
+        "kind": c.kind,
+        "display_name": c.display_name,
+        "given_name": c.given_name,
+        "family_name": c.family_name,
+        "emails": c.emails,
+        "phones": c.phones,
+        "address": c.address,
+        "timezone": c.timezone,
+        "tags": c.tags,
+        "owner_id": c.owner_id,
+        "notes": c.notes,
+        "stage": c.stage,
+        "client_since": c.client_since,
+        "tenure_days": tenure_days(c.closed_tenure_days, c.client_since, today),
+        "last_interaction_at": c.last_interaction_at,
+        "last_service_at": c.last_service_at,
+        "next_activity_at": c.next_activity_at,
+        "cadence_days": c.cadence_days,
+        "last_touch_at": c.last_touch_at,
+        "next_touch_due": c.next_touch_due,
+        "health_score": c.health_score,
+        "health_band": band_of(c.health_score) if c.health_score is not None else None,
+        "do_not_email": c.do_not_email,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+        "version": c.version,
+    }
     if detail:
-        rows = [AffiliationRead.model_validate(a) for a in view.affiliations]
-        read.organizations = [a for a in rows if a.person_id == c.id]
-        read.people = [a for a in rows if a.organization_id == c.id]
-    return read
+        rows = [vars(a) for a in view.affiliations]
+        fields["organizations"] = [a for a in rows if a["person_id"] == c.id]
+        fields["people"] = [a for a in rows if a["organization_id"] == c.id]
+    return fields
 
 
 ContactSort = Literal[

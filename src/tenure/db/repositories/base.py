@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from tenure.db.base import WorkspaceScoped
@@ -22,6 +22,24 @@ MAX_ID = 2**63 - 1
 
 def is_id(value: int) -> bool:
     return 1 <= value <= MAX_ID
+
+
+#: ``find``'s statement per (model, for update), built on first use and then reused: building a
+#: select and computing its cache key cost more Python than running it (workspace and id are
+#: the bound parameters).
+_FIND: dict[tuple[type[Any], bool], Select[Any]] = {}
+
+
+def _find_statement(model: type[WorkspaceScoped], for_update: bool) -> Select[Any]:
+    stmt = _FIND.get((model, for_update))
+    if stmt is None:
+        stmt = select(model).where(
+            model.workspace_id == bindparam("workspace_id"), model.id == bindparam("id")
+        )
+        if for_update:
+            stmt = stmt.with_for_update()
+        _FIND[(model, for_update)] = stmt
+    return stmt
 
 
 class Repository(Generic[M]):
@@ -41,10 +59,9 @@ class Repository(Generic[M]):
     def find(self, id_: int, *, for_update: bool = False) -> M | None:
         if not is_id(id_):
             return None
-        stmt = self.select().where(self.model.id == id_)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return self.session.scalars(stmt).one_or_none()
+        stmt = _find_statement(self.model, for_update)
+        params = {"workspace_id": self.workspace_id, "id": id_}
+        return self.session.scalars(stmt, params).one_or_none()
 
     def get(self, id_: int, *, for_update: bool = False) -> M:
         row = self.find(id_, for_update=for_update)

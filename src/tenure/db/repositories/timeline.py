@@ -6,9 +6,33 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Select, bindparam, select
+
 from tenure.db.models import Interaction, TimelineEvent
 from tenure.db.repositories.base import Repository
 from tenure.db.repositories.keyset import KeysetOrder
+
+#: The timeline page's four shapes (with or without a type filter, first page or after a
+#: cursor), each built once: every timeline read runs one, and building the select and its
+#: cache key cost more than running it.
+_PAGES: dict[tuple[bool, bool], Select[Any]] = {}
+_NEWEST_FIRST = KeysetOrder(TimelineEvent.occurred_at, TimelineEvent.id, descending=True)
+
+
+def _page_statement(typed: bool, after: bool) -> Select[Any]:
+    stmt = _PAGES.get((typed, after))
+    if stmt is None:
+        stmt = select(TimelineEvent).where(
+            TimelineEvent.workspace_id == bindparam("workspace_id"),
+            TimelineEvent.contact_id == bindparam("contact_id"),
+        )
+        if typed:
+            stmt = stmt.where(TimelineEvent.type.in_(bindparam("types", expanding=True)))
+        keyset: list[Any] | None = [bindparam("after_at"), bindparam("after_id")] if after else None
+        # The keyset order and condition; its literal limit is replaced by the bound one.
+        stmt = _NEWEST_FIRST.apply(stmt, keyset, 0).limit(bindparam("limit"))
+        _PAGES[(typed, after)] = stmt
+    return stmt
 
 
 class TimelineRepository(Repository[TimelineEvent]):
@@ -24,11 +48,17 @@ class TimelineRepository(Repository[TimelineEvent]):
         limit: int,
     ) -> Sequence[TimelineEvent]:
         """Newest first by (occurred_at, id): one index range scan, whatever the history."""
-        stmt = self.select().where(TimelineEvent.contact_id == contact_id)
+        params: dict[str, Any] = {
+            "workspace_id": self.workspace_id,
+            "contact_id": contact_id,
+            "limit": limit + 1,  # one extra row tells whether a next page exists
+        }
         if types:
-            stmt = stmt.where(TimelineEvent.type.in_(types))
-        order = KeysetOrder(TimelineEvent.occurred_at, TimelineEvent.id, descending=True)
-        return self.session.scalars(order.apply(stmt, after, limit)).all()
+            params["types"] = list(types)
+        if after is not None:
+            params["after_at"], params["after_id"] = after
+        stmt = _page_statement(bool(types), after is not None)
+        return self.session.scalars(stmt, params).all()
 
     def since(
         self, contact_id: int, moment: datetime | None, *, exclude: Sequence[str], limit: int
