@@ -138,3 +138,15 @@ def test_one_hop_leaves_coroutines_and_generators_alone() -> None:
 
     assert one_hop(coroutine) is coroutine
     assert one_hop(generator) is generator
+
+
+def test_every_api_route_takes_one_hop() -> None:
+    """A router added without ``route_class=OneHopRoute`` would quietly pay the second trip."""
+    from fastapi.routing import APIRoute
+
+    from tenure.api.app import MODULES
+    from tenure.api.routing import OneHopRoute
+
+    routes = [r for m in MODULES for r in m.router.routes if isinstance(r, APIRoute)]
+    assert len(routes) > 100
+    assert sorted(r.path for r in routes if not isinstance(r, OneHopRoute)) == []

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from tenure.api.deps import CtxDep, ExpectedVersion, etag
 from tenure.api.list_filters import ActivityFilterDep
+from tenure.api.routing import OneHopRoute
 from tenure.api.schemas.scheduling import (
     ActivityComplete,
     ActivityCreate,
@@ -24,7 +25,7 @@ from tenure.db.repositories.scheduling import ActivityFilter
 from tenure.domain.activities import MAX_AGENDA_DAYS, ActivityStatus
 from tenure.services import activities as service
 
-router = APIRouter(tags=["activities"])
+router = APIRouter(route_class=OneHopRoute, tags=["activities"])
 
 Cursor = Annotated[str | None, Query(max_length=500)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]

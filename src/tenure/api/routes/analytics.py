@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from tenure.api.deps import CtxDep
+from tenure.api.routing import OneHopRoute
 from tenure.api.schemas.analytics import (
     ChurnReasonsRead,
     CohortsRead,
@@ -24,7 +25,7 @@ from tenure.domain.lifecycle import EndReason
 from tenure.domain.retention import DEFAULT_COHORT_MONTHS, MAX_MONTHS, Period
 from tenure.services import analytics as service
 
-router = APIRouter(prefix="/analytics", tags=["analytics"])
+router = APIRouter(route_class=OneHopRoute, prefix="/analytics", tags=["analytics"])
 
 CSV_TYPE = "text/csv"
 #: Spreadsheets run a cell that starts with one of these as a formula.

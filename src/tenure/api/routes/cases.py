@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from tenure.api.deps import CtxDep, ExpectedVersion, etag
 from tenure.api.list_filters import CaseFilterDep
+from tenure.api.routing import OneHopRoute
 from tenure.api.schemas.cases import (
     CaseCreate,
     CaseNote,
@@ -21,7 +22,7 @@ from tenure.db.repositories.scheduling import CaseFilter
 from tenure.domain.cases import CaseAction, CaseStatus
 from tenure.services import cases as service
 
-router = APIRouter(tags=["cases"])
+router = APIRouter(route_class=OneHopRoute, tags=["cases"])
 
 Cursor = Annotated[str | None, Query(max_length=500)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]

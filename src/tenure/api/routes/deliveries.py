@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from tenure.api.deps import CtxDep, ExpectedVersion, etag
 from tenure.api.list_filters import DeliveryFilterDep
+from tenure.api.routing import OneHopRoute
 from tenure.api.schemas.scheduling import (
     DeliveryCreate,
     DeliveryDeliver,
@@ -24,7 +25,7 @@ from tenure.db.repositories.scheduling import DeliveryFilter
 from tenure.domain.deliveries import DeliveryStatus
 from tenure.services import deliveries as service
 
-router = APIRouter(tags=["deliveries"])
+router = APIRouter(route_class=OneHopRoute, tags=["deliveries"])
 
 Cursor = Annotated[str | None, Query(max_length=500)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]

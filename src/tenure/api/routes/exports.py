@@ -16,13 +16,14 @@ from pydantic import BaseModel
 from tenure.api.contact_filters import ContactFilterDep
 from tenure.api.deps import CtxDep
 from tenure.api.list_filters import ActivityFilterDep, CaseFilterDep, DeliveryFilterDep
+from tenure.api.routing import OneHopRoute
 from tenure.api.schemas.contacts import ContactSort
 from tenure.domain.access import Permission
 from tenure.domain.errors import InvalidInput
 from tenure.services import exports
 from tenure.services.exports.files import chunks, spool_bytes, spool_text, spooled
 
-router = APIRouter(tags=["exports"])
+router = APIRouter(route_class=OneHopRoute, tags=["exports"])
 
 CSV_TYPE = "text/csv; charset=utf-8"
 ZIP_TYPE = "application/zip"

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from tenure.api.deps import CtxDep
+from tenure.api.routing import OneHopRoute
 from tenure.api.schemas.imports import ImportPage, ImportRead
 from tenure.db.repositories.pagination import MAX_LIMIT
 from tenure.domain.access import Permission
@@ -20,7 +21,7 @@ from tenure.services.imports import drafts
 from tenure.services.imports import jobs as service
 from tenure.services.imports.engine import DEFAULT_BATCH
 
-router = APIRouter(prefix="/imports", tags=["imports"])
+router = APIRouter(route_class=OneHopRoute, prefix="/imports", tags=["imports"])
 
 
 def _mapping(text: str | None) -> dict[str, Any] | None:

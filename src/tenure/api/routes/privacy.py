@@ -12,11 +12,12 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from tenure.api.deps import CtxDep
+from tenure.api.routing import OneHopRoute
 from tenure.api.schemas.privacy import ErasureRead, PersonalDataRead
 from tenure.http import client_ip
 from tenure.services import privacy as service
 
-router = APIRouter(prefix="/contacts", tags=["privacy"])
+router = APIRouter(route_class=OneHopRoute, prefix="/contacts", tags=["privacy"])
 
 
 @router.get("/{contact_id}/personal-data", response_model=PersonalDataRead)
