@@ -33,6 +33,9 @@ from tenure.services import access
 from tenure.services.context import Ctx
 
 POSTGRES_URL = os.environ.get("TENURE_TEST_POSTGRES_URL")
+# The apps the tests build (hundreds, in one process) leave the collector alone: frozen, every
+# earlier test's leftovers would stay for the rest of the run (tenure.heap).
+os.environ.setdefault("TENURE_FREEZE_HEAP_AT_START", "false")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 

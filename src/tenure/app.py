@@ -23,6 +23,7 @@ from tenure.api.app import API_PREFIX, install_api
 from tenure.config import Settings, get_settings
 from tenure.db.engine import make_engine
 from tenure.db.uow import session_factory
+from tenure.heap import freeze_startup_heap
 from tenure.web import errors as web_errors
 from tenure.web.app import install_web
 from tenure.web.deps import LoginRequired
@@ -49,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         stop = start_in_thread(engine) if embedded else None
+        if settings.freeze_heap_at_start:
+            freeze_startup_heap()
         try:
             yield
         finally:

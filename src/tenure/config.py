@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     embedded_worker: bool | None = None
     #: Webhooks to loopback/private/link-local addresses are refused unless allowed (tests).
     webhook_allow_private: bool = False
+    #: Freeze the start-up heap out of the garbage collector's full passes once serving
+    #: (``tenure.heap``). Off in the tests, which build hundreds of apps in one process.
+    freeze_heap_at_start: bool = True
     #: Echo SQL statements (debugging only).
     sql_echo: bool = False
 

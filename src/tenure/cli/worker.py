@@ -20,6 +20,7 @@ from tenure.cli.runtime import (
 )
 from tenure.config import get_settings
 from tenure.db.engine import make_engine
+from tenure.heap import freeze_startup_heap
 from tenure.services import jobs
 from tenure.worker.runner import Worker, WorkerConfig
 
@@ -40,6 +41,8 @@ def worker_command(
     worker = Worker(
         engine, WorkerConfig(lease_seconds=lease, poll_seconds=poll, batch=batch, tick_seconds=tick)
     )
+    if settings.freeze_heap_at_start:
+        freeze_startup_heap()
     try:
         if once:
             worker.tick()

@@ -213,7 +213,13 @@ def _old_objects_frozen() -> Iterator[None]:
     A batch keeps a few hundred thousand objects alive (its rows, values and parameters), so
     full collections come every batch or two, and each walked every object of the process
     (modules, phone metadata, caches): 3.3 of 31 CPU seconds at 100k rows, 0.5 with them
-    frozen (bench/IMPORT.md). Nothing is lost: garbage among them is collected after."""
+    frozen (bench/IMPORT.md). Nothing is lost: garbage among them is collected after.
+
+    A server froze its start-up heap already (``tenure.heap``), which is what mattered here;
+    unfreezing would hand that heap back to the collector, so the import leaves it alone."""
+    if gc.get_freeze_count():
+        yield
+        return
     gc.freeze()
     try:
         yield
