@@ -18,21 +18,26 @@ database). ``--now`` defaults to today, so the data is current when it is measur
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import multiprocessing
 import random
+import sqlite3
 import time
+import traceback
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from itertools import accumulate
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, text
+from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.engine import make_url
 
 from bench import history
-from bench.bulk import IndexesPaused, Loader
+from bench.bulk import IndexesPaused, Loader, Stamps
 from bench.history import Ids, World
 from bench.search import FIRST, LAST, ORG_KINDS, ORG_WORDS, TAGS, vocabulary
 from tenure.db.engine import make_engine
@@ -74,10 +79,20 @@ M = {
 SIZES = {"S": 0.01, "M": 1.0, "L": 10.0}
 WHALE_EVENTS = 50_000
 YEARS = 5
-#: The big tables, loaded with their secondary indexes dropped (see bulk.IndexesPaused).
-BULK_TABLES = ("timeline_events", "activities", "interactions", "search_documents", "agreements")
+#: Page cache for the load (KiB): the chunk's pages and the index builds' sorts stay in memory.
+LOAD_CACHE_KIB = 1_048_576
+#: The page cache (KiB), hence the sorter's run size, and its helper threads for the builds.
+SORT_CACHE_KIB = 65_536
+SORT_THREADS = 2
+#: FTS5's in-memory term hash for the load, and its default (what the app runs with).
+FTS_LOAD_HASH_BYTES = 256 << 20
+FTS_HASH_BYTES = 1 << 20
+#: Days after ``now`` that the stamp table covers (planned activities lie ahead).
+STAMP_DAYS_AHEAD = 400
 #: Contacts drawn and loaded together: bounds memory (10M events never sit in memory at once).
 CHUNK = 2_000
+#: From this many events on, a second process draws the rows while this one writes them.
+PIPELINE_EVENTS = 200_000
 
 TABLES: dict[str, Table] = {
     m.__tablename__: m.__table__  # type: ignore[misc]
@@ -101,57 +116,19 @@ TABLES: dict[str, Table] = {
 }
 
 # fmt: off
+#: The contact row's varying columns (tuple order) and its constant ones.
 CONTACT_COLUMNS = (
-    "id", "workspace_id", "kind", "display_name", "given_name", "family_name", "sort_name",
-    "emails", "phones", "tags", "address", "timezone", "owner_id", "notes", "stage",
-    "client_since", "closed_tenure_days", "last_interaction_at", "last_service_at",
-    "next_activity_at", "cadence_days", "last_touch_at", "next_touch_due", "health_score",
-    "health_contributions", "do_not_email", "merged_into_id", "erased_at", "version",
-    "created_at", "updated_at",
+    "id", "kind", "display_name", "given_name", "family_name", "sort_name", "emails", "phones",
+    "tags", "owner_id", "stage", "client_since", "closed_tenure_days", "last_interaction_at",
+    "next_activity_at", "last_touch_at", "next_touch_due", "health_score",
+    "health_contributions", "created_at", "updated_at",
 )
-TRANSITION_COLUMNS = (
-    "id", "workspace_id", "contact_id", "from_stage", "to_stage", "effective_on", "recorded_at",
-    "actor_id", "reason", "evidence_kind", "evidence_id", "note",
-)
-AGREEMENT_COLUMNS = (
-    "id", "workspace_id", "contact_id", "title", "kind", "status", "starts_on", "ends_on",
-    "renews_on", "value_minor", "currency", "billing_period", "terms", "confirmed_at", "ended_on",
-    "end_reason", "end_note", "version", "created_at", "updated_at",
-)
-ACTIVITY_COLUMNS = (
-    "id", "workspace_id", "contact_id", "kind", "title", "notes", "assignee_id", "at", "due_at",
-    "start_at", "end_at", "timezone", "location", "status", "completed_at", "completion_note",
-    "origin", "schedule_id", "occurrence_key", "interaction_id", "created_by", "version",
-    "created_at", "updated_at",
-)
-INTERACTION_COLUMNS = (
-    "id", "workspace_id", "contact_id", "channel", "direction", "occurred_at", "subject", "body",
-    "participants", "author_id", "message_id", "thread_id", "created_at",
-)
-KNOWLEDGE_COLUMNS = (
-    "id", "workspace_id", "contact_id", "root_id", "supersedes_id", "kind", "key", "text",
-    "source_interaction_id", "source_person", "pinned", "recorded_by", "recorded_at",
-    "last_confirmed_at", "superseded_at", "retired_at", "retire_reason",
-)
-COMMITMENT_COLUMNS = (
-    "id", "workspace_id", "contact_id", "text", "promised_to", "promised_by", "due_on",
-    "interaction_id", "status", "resolved_at", "resolution_note", "version", "created_at",
-    "updated_at",
-)
-CASE_COLUMNS = (
-    "id", "workspace_id", "contact_id", "subject", "description", "priority", "assignee_id",
-    "status", "opened_at", "first_response_at", "resolved_at", "closed_at", "resolution",
-    "created_by", "version", "created_at", "updated_at",
-)
-EVENT_COLUMNS = (
-    "id", "workspace_id", "contact_id", "type", "occurred_at", "recorded_at", "actor_id",
-    "subject_type", "subject_id", "summary", "data",
-)
-DOCUMENT_COLUMNS = (
-    "workspace_id", "kind", "ref_id", "contact_id", "title", "body", "updated_at",
-)
-
-
+CONTACT_FIXED = {
+    "address": None, "timezone": None, "notes": "", "last_service_at": None,
+    "cadence_days": None, "do_not_email": False, "merged_into_id": None, "erased_at": None,
+    "version": 1,
+}
+SNAPSHOT_COLUMNS = ("contact_id", "day", "score", "contributions")
 # fmt: on
 
 
@@ -218,93 +195,87 @@ def _contact_rows(
     name, given, family, email = (_organization if kind == "organization" else _person)(rng, i)
     phone = f"+4420{7946000 + i:08d}"
     tags = sorted(rng.sample(TAGS, k=rng.randint(0, 2)))
-    ws, cid = world.workspace_id, h.contact_id
+    cid, stamps = h.contact_id, world.stamps
+    created = stamps.at(h.created)
     row = (
-        cid, ws, kind, name, given, family, name.lower()[:300],
-        [{"email": email, "label": None, "primary": True}],
-        [{"number": phone, "label": None, "primary": True}],
-        tags, None, None, owner, "", h.stage, h.client_since, h.closed_days,
-        h.last_interaction_at, None, h.next_activity_at, None, h.last_touch_at, h.next_touch_due,
-        h.health_score, h.health_contributions, False, None, None, 1, h.created_at,
-        h.created_at,
+        cid, kind, name, given, family, name.lower()[:300],
+        json.dumps([{"email": email, "label": None, "primary": True}], ensure_ascii=False),
+        json.dumps([{"number": phone, "label": None, "primary": True}], ensure_ascii=False),
+        json.dumps(tags, ensure_ascii=False), owner, h.stage, stamps.day(h.client_since),
+        h.closed_days, stamps.maybe(h.last_interaction), stamps.maybe(h.next_activity),
+        stamps.maybe(h.last_touch), stamps.day(h.next_touch_due), h.health_score,
+        h.health_contributions, created, created,
     )  # fmt: skip
     title, body = contact_document(ContactText(name, given, family, (email,), (phone,), (), tags))
     facts = ContactFacts(cid, kind, name, given, family, (email,), (phone,))
     return {
         "contacts": [row],
-        "contact_emails": [(ws, cid, email)],
-        "contact_phones": [(ws, cid, phone)],
-        "contact_tags": [(ws, cid, t) for t in tags],
-        "contact_match_keys": [(ws, cid, k) for k in sorted(match_keys(facts))],
-        "documents": [(ws, "contact", cid, cid, title, body, h.created_at)],
+        "contact_emails": [(cid, email)],
+        "contact_phones": [(cid, phone)],
+        "contact_tags": [(cid, t) for t in tags],
+        "contact_match_keys": [(cid, k) for k in sorted(match_keys(facts))],
+        "documents": [("contact", cid, cid, title, body, created)],
     }
 
 
-def _event_rows(
-    world: World, events: list[tuple[int, history.Event]], ids: Ids
-) -> Iterator[tuple[Any, ...]]:
-    events.sort(key=lambda ce: ce[1].occurred_at)  # ids follow time inside a chunk
-    for cid, e in events:
-        yield (
-            ids.take("timeline_events"), world.workspace_id, cid, e.type, e.occurred_at,
-            e.occurred_at, None, e.subject_type, e.subject_id, e.summary, e.data,
-        )  # fmt: skip
+#: Each table the generator fills: its rows' key in a chunk, varying columns, constant ones.
+LOADS: tuple[tuple[str, str, tuple[str, ...], dict[str, Any]], ...] = (
+    ("contacts", "contacts", CONTACT_COLUMNS, CONTACT_FIXED),
+    ("contact_emails", "contact_emails", ("contact_id", "email"), {}),
+    ("contact_phones", "contact_phones", ("contact_id", "number"), {}),
+    ("contact_tags", "contact_tags", ("contact_id", "tag"), {}),
+    ("contact_match_keys", "contact_match_keys", ("contact_id", "key"), {}),
+    ("agreements", "agreements", history.AGREEMENT_COLUMNS, history.AGREEMENT_FIXED),
+    ("transitions", "transitions", history.TRANSITION_COLUMNS, history.TRANSITION_FIXED),
+    ("activities", "activities", history.ACTIVITY_COLUMNS, history.ACTIVITY_FIXED),
+    ("interactions", "interactions", history.INTERACTION_COLUMNS, history.INTERACTION_FIXED),
+    ("knowledge_entries", "knowledge", history.KNOWLEDGE_COLUMNS, history.KNOWLEDGE_FIXED),
+    ("commitments", "commitments", history.COMMITMENT_COLUMNS, history.COMMITMENT_FIXED),
+    ("cases", "cases", history.CASE_COLUMNS, history.CASE_FIXED),
+    ("timeline_events", "events", history.EVENT_COLUMNS, history.EVENT_FIXED),
+    ("search_documents", "documents", history.DOCUMENT_COLUMNS, {}),
+    ("health_snapshots", "health_snapshots", SNAPSHOT_COLUMNS, {}),
+)
+#: The ``ContactHistory`` row lists gathered as they are.
+HISTORY_ROWS = (
+    "agreements", "transitions", "activities", "interactions", "knowledge", "commitments",
+    "cases", "documents", "events",
+)  # fmt: skip
 
 
-def _load_chunk(
-    loader: Loader, world: World, ids: Ids, histories: list[Any], rng: random.Random
-) -> int:
-    rows: dict[str, list[tuple[Any, ...]]] = {}
-    events: list[tuple[int, history.Event]] = []
+Rows = dict[str, list[tuple[Any, ...]]]
+
+
+def _chunk_rows(world: World, histories: list[Any], updates: list[Any], rng: random.Random) -> Rows:
+    """A chunk's rows, by ``LOADS`` key, and under ``updates`` what the writing side needs to
+    make the plain update events (contact, created, count, seed)."""
+    rows: Rows = {key: [] for _, key, _, _ in LOADS}
+    rows["updates"] = updates
+    today = world.today.isoformat()
     for i, h, owner in histories:
         for key, value in _contact_rows(rng, world, i, h, owner).items():
-            rows.setdefault(key, []).extend(value)
-        for key in (
-            "agreements",
-            "transitions",
-            "activities",
-            "interactions",
-            "knowledge",
-            "commitments",
-            "cases",
-        ):
-            rows.setdefault(key, []).extend(getattr(h, key))
-        ws = world.workspace_id
-        rows["documents"] += [
-            (ws, kind, ref, h.contact_id, t, b, at) for kind, ref, t, b, at in h.documents
-        ]
-        events += [(h.contact_id, e) for e in h.events]
+            rows[key] += value
+        for key in HISTORY_ROWS:
+            rows[key] += getattr(h, key)
         if h.health_score is not None:
-            rows.setdefault("health_snapshots", []).append(
-                (ws, h.contact_id, world.today, h.health_score, h.health_contributions)
+            rows["health_snapshots"].append(
+                (h.contact_id, today, h.health_score, h.health_contributions)
             )
-    t = TABLES
-    loader.insert(t["contacts"], CONTACT_COLUMNS, rows["contacts"])
-    loader.insert(
-        t["contact_emails"], ("workspace_id", "contact_id", "email"), rows["contact_emails"]
-    )
-    loader.insert(
-        t["contact_phones"], ("workspace_id", "contact_id", "number"), rows["contact_phones"]
-    )
-    loader.insert(t["contact_tags"], ("workspace_id", "contact_id", "tag"), rows["contact_tags"])
-    loader.insert(
-        t["contact_match_keys"], ("workspace_id", "contact_id", "key"), rows["contact_match_keys"]
-    )
-    loader.insert(t["agreements"], AGREEMENT_COLUMNS, rows["agreements"])
-    loader.insert(t["transitions"], TRANSITION_COLUMNS, rows["transitions"])
-    loader.insert(t["activities"], ACTIVITY_COLUMNS, rows["activities"])
-    loader.insert(t["interactions"], INTERACTION_COLUMNS, rows["interactions"])
-    loader.insert(t["knowledge_entries"], KNOWLEDGE_COLUMNS, rows["knowledge"])
-    loader.insert(t["commitments"], COMMITMENT_COLUMNS, rows["commitments"])
-    loader.insert(t["cases"], CASE_COLUMNS, rows["cases"])
-    loader.insert(t["timeline_events"], EVENT_COLUMNS, _event_rows(world, events, ids))
-    loader.insert(t["search_documents"], DOCUMENT_COLUMNS, rows["documents"])
-    loader.insert(
-        t["health_snapshots"],
-        ("workspace_id", "contact_id", "day", "score", "contributions"),
-        rows.get("health_snapshots", []),
-    )
-    return len(events)
+    return rows
+
+
+def _insert_chunk(loader: Loader, world: World, rows: Rows) -> int:
+    events = rows["events"]
+    for cid, created, n, seed in rows["updates"]:
+        events += history.updates(world, cid, created, n, seed)
+    # Timeline ids are the insertion order (SQLite's rowid, PostgreSQL's sequence): sorted by
+    # time, they follow time inside a chunk, as a live workspace's would.
+    events.sort(key=itemgetter(0))
+    for table, key, columns, fixed in LOADS:
+        loader.insert(
+            TABLES[table], columns, rows[key], {"workspace_id": world.workspace_id, **fixed}
+        )
+    return len(rows["events"])
 
 
 def _setup(engine: Engine, plan: Plan, now: datetime, slug: str) -> dict[str, Any]:
@@ -349,35 +320,105 @@ def _stages(rng: random.Random, plan: Plan) -> list[str]:
     return stages
 
 
-def _load_all(
-    loader: Loader,
-    world: World,
-    plan: Plan,
-    stages: list[str],
-    budget: list[int],
-    rng: random.Random,
-) -> tuple[int, dict[int, tuple[int, int]]]:
-    """Every contact's history, CHUNK contacts at a time; returns the events written and, for
-    the timeline scenario, the clients whose event counts are nearest 10, 1k and a whale's."""
-    ids = Ids({name: loader.next_id(table) for name, table in TABLES.items()})
-    samples: dict[int, tuple[int, int]] = {}  # target -> (contact id, events)
-    total_events = 0
+Samples = dict[int, tuple[int, int]]
+
+
+def _chunks(world: World, plan: Plan, seed: int, ids: Ids, samples: Samples) -> Iterator[Rows]:
+    """Every contact's rows, CHUNK contacts at a time (10M events never sit in memory at once),
+    all drawn from one ``Random(seed)`` in one order: the same seed gives the same rows. Fills
+    ``samples``: for the timeline scenario, the clients whose event counts are nearest 10, 1k
+    and a whale's (target -> (contact id, events))."""
+    rng = random.Random(seed)
+    stages = _stages(rng, plan)
+    budget = event_budget(rng, plan, stages)
     chunk: list[Any] = []
+    updates: list[tuple[int, int, int, int]] = []
     for i, (stage, n_events) in enumerate(zip(stages, budget, strict=True)):
         cid = ids.take("contacts")
         h = history.build(rng, world, ids, cid, stage, n_events)
         owner = world.members[rng.randrange(len(world.members))] if stage != "contact" else None
         chunk.append((i, h, owner))
+        if h.updates:
+            updates.append((cid, h.created, h.updates, (seed << 32) | i))
         if h.stage == "client":
+            count = len(h.events) + h.updates
             for target in (10, 1000, plan.whale_events):
                 best = samples.get(target)
-                if best is None or abs(len(h.events) - target) < abs(best[1] - target):
-                    samples[target] = (cid, len(h.events))
+                if best is None or abs(count - target) < abs(best[1] - target):
+                    samples[target] = (cid, count)
         if len(chunk) >= CHUNK:
-            total_events += _load_chunk(loader, world, ids, chunk, rng)
-            chunk = []
+            yield _chunk_rows(world, chunk, updates, rng)
+            chunk, updates = [], []
     if chunk:
-        total_events += _load_chunk(loader, world, ids, chunk, rng)
+        yield _chunk_rows(world, chunk, updates, rng)
+
+
+def _produce(sender: Any, world: World, plan: Plan, seed: int, ids: Ids) -> None:
+    """The drawing process: sends each chunk's rows, then the samples (or the error)."""
+    gc.disable()  # millions of tuples without cycles (see _load_settings)
+    try:
+        samples: Samples = {}
+        for rows in _chunks(world, plan, seed, ids, samples):
+            sender.send(("rows", rows))
+        sender.send(("done", samples))
+    except BaseException:
+        sender.send(("error", traceback.format_exc()))
+    finally:
+        sender.close()
+
+
+def _drawn(
+    world: World, plan: Plan, seed: int, ids: Ids, samples: Samples, pipeline: bool
+) -> Iterator[Rows]:
+    """The chunks, drawn here or, with ``pipeline``, by a second process while this one
+    writes the previous chunk: drawing (Python) and writing (the database) then run on two
+    cores. The pipe holds about one chunk, so the drawing stays at most a chunk or two ahead.
+    The child is forked (a spawned one would re-run the caller's script and be sent the world
+    through a pipe): it only computes and sends, never touches the connection it inherits, and
+    leaves through ``os._exit`` (multiprocessing's), so nothing of this process is closed."""
+    if not pipeline:
+        yield from _chunks(world, plan, seed, ids, samples)
+        return
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_produce, args=(sender, world, plan, seed, ids), name="bench-draw", daemon=True
+    )
+    child.start()
+    sender.close()  # only the child writes: its exit then ends our recv() with EOFError
+    try:
+        while True:
+            try:
+                kind, payload = receiver.recv()
+            except EOFError:
+                raise RuntimeError(
+                    f"the drawing process died (exit code {child.exitcode})"
+                ) from None
+            if kind == "rows":
+                yield payload
+            elif kind == "done":
+                samples.update(payload)
+                break
+            else:
+                raise RuntimeError(f"the drawing process failed:\n{payload}")
+        child.join()
+    finally:
+        if child.is_alive():
+            child.terminate()
+            child.join()
+        receiver.close()
+
+
+def _load_all(
+    loader: Loader, world: World, plan: Plan, seed: int, pipeline: bool
+) -> tuple[int, Samples]:
+    """Every contact's history, written chunk by chunk; returns the events written and the
+    timeline samples."""
+    ids = Ids({name: loader.next_id(table) for name, table in TABLES.items()})
+    samples: Samples = {}
+    total_events = 0
+    for rows in _drawn(world, plan, seed, ids, samples, pipeline):
+        total_events += _insert_chunk(loader, world, rows)
     loader.fix_sequences(TABLES.values())
     return total_events, samples
 
@@ -390,7 +431,11 @@ def generate(
     scale: float = 1.0,
     now: datetime | None = None,
     slug: str = "bench",
+    pipeline: bool | None = None,
 ) -> dict[str, Any]:
+    """``pipeline``: draw in a second process (default: from PIPELINE_EVENTS events on, where
+    it pays for the process start); the rows are the same either way."""
+    begun = time.perf_counter()
     plan = Plan.of(size, scale)
     now = now or datetime.combine(date.today(), datetime.min.time(), tzinfo=UTC) + timedelta(
         hours=12
@@ -398,43 +443,42 @@ def generate(
     engine = make_engine(url, pool_size=2)
     upgrade(engine)
     setup = _setup(engine, plan, now, slug)
-    rng = random.Random(seed)
-    words, weights = vocabulary(random.Random(seed))
+    engine.dispose()  # SQLite leaves WAL mode for the load only if no other connection is open
+    words = history.word_table(*vocabulary(random.Random(seed)))
+    start = now - timedelta(days=365 * YEARS)
     world = World(
         workspace_id=setup["workspace_id"],
         now=now,
-        start=now - timedelta(days=365 * YEARS),
+        start=start,
         members=setup["members"],
         busy_member=setup["busy_user_id"],
         words=words,
-        weights=list(accumulate(weights)),
         cadence_days=DEFAULT_CADENCE_DAYS,
         health_weights=dict(DEFAULT_WEIGHTS),
+        stamps=Stamps(
+            engine.dialect.name == "sqlite",
+            start.date() - timedelta(days=1),
+            now.date() + timedelta(days=STAMP_DAYS_AHEAD),
+        ),
     )
-    stages = _stages(rng, plan)
-    budget = event_budget(rng, plan, stages)
-    started = time.perf_counter()
-    with engine.connect() as conn:
-        sqlite = conn.dialect.name == "sqlite"
-        raw = conn.connection.driver_connection
-        if sqlite:  # a crash mid-load loses only the benchmark's own data
-            raw.execute("PRAGMA synchronous=OFF")
-            raw.execute("PRAGMA foreign_keys=OFF")  # the generator's ids are right by construction
-            raw.execute("PRAGMA cache_size=-262144")  # 256 MB of page cache for the indexes
-        try:
-            with conn.begin(), IndexesPaused(conn, BULK_TABLES):
+    if pipeline is None:
+        pipeline = plan.events >= PIPELINE_EVENTS
+    with engine.connect() as conn, _load_settings(conn):
+        started = time.perf_counter()
+        with conn.begin():
+            paused = IndexesPaused(conn, TABLES)
+            with paused:
                 loader = Loader(conn)
-                total_events, samples = _load_all(loader, world, plan, stages, budget, rng)
-        finally:
-            if sqlite:
-                raw.execute("PRAGMA synchronous=NORMAL")
-                raw.execute("PRAGMA foreign_keys=ON")
-                raw.execute("PRAGMA cache_size=-2000")
-    load_seconds = time.perf_counter() - started
-    with engine.begin() as conn:
-        if engine.dialect.name == "sqlite":
-            conn.execute(text("INSERT INTO search_fts(search_fts) VALUES ('optimize')"))
-        conn.execute(text("ANALYZE"))
+                total_events, samples = _load_all(loader, world, plan, seed, pipeline)
+                if conn.dialect.name == "sqlite":
+                    _sort_settings(conn)
+        load_seconds = time.perf_counter() - started
+        finished = time.perf_counter()
+        with conn.begin():
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("INSERT INTO search_fts(search_fts) VALUES ('optimize')")
+            conn.exec_driver_sql("ANALYZE")
+        finish_seconds = time.perf_counter() - finished
     engine.dispose()
     return {
         **setup,
@@ -447,12 +491,88 @@ def generate(
         "events": total_events,
         "rows": loader.rows_written,
         "load_seconds": round(load_seconds, 1),
+        "finish_seconds": round(finish_seconds, 1),
+        "total_seconds": round(time.perf_counter() - begun, 1),
         "table_seconds": {k: round(v, 2) for k, v in sorted(loader.seconds.items())},
+        "index_seconds": paused.seconds,
         "events_per_second": round(total_events / max(load_seconds, 1e-9)),
         "timeline_samples": {
             str(t): {"contact_id": c, "events": n} for t, (c, n) in samples.items()
         },
     }
+
+
+@contextmanager
+def _load_settings(conn: Connection) -> Iterator[None]:
+    """SQLite settings for the load and its finish only, restored after (the database is then
+    the WAL-mode, foreign-key-checked file the app opens). A crash mid-load loses only the
+    benchmark's own data; an error rolls back (the rollback journal is in memory). Python's
+    cyclic garbage collector is paused too: the chunks are millions of tuples without cycles,
+    which it would otherwise walk again and again."""
+    collecting = gc.isenabled()
+    gc.disable()
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    sqlite = conn.dialect.name == "sqlite"
+    left_wal = False
+    try:
+        if sqlite:
+            left_wal = _leave_wal(raw)
+            raw.execute("PRAGMA synchronous=OFF")
+            raw.execute("PRAGMA foreign_keys=OFF")  # the generator's ids are right by construction
+            raw.execute(f"PRAGMA cache_size=-{LOAD_CACHE_KIB}")
+            raw.execute("PRAGMA temp_store=MEMORY")  # index builds sort in memory
+            _fts_hash(raw, FTS_LOAD_HASH_BYTES)
+        else:  # this session only: commit without waiting for the flush, sort indexes in RAM
+            raw.execute("SET synchronous_commit = off")
+            raw.execute("SET maintenance_work_mem = '512MB'")
+        yield
+    finally:
+        if sqlite:
+            _fts_hash(raw, FTS_HASH_BYTES)
+            raw.execute("PRAGMA threads=0")
+            raw.execute("PRAGMA temp_store=DEFAULT")
+            raw.execute("PRAGMA cache_size=-2000")
+            raw.execute("PRAGMA foreign_keys=ON")
+            raw.execute("PRAGMA synchronous=NORMAL")
+            if left_wal:
+                raw.execute("PRAGMA journal_mode=WAL")
+        if collecting:
+            gc.enable()
+
+
+def _sort_settings(conn: Connection) -> None:
+    """For the index builds: SQLite's sorter writes a sorted run each time its buffer (the page
+    cache's size) fills, and with ``threads`` the runs are sorted and merged by helper threads
+    while the table scan goes on, on the second core. A 1 GB cache keeps everything in one
+    single-threaded sort; with 64 MB runs the timeline's three
+    indexes at 0.2 of M took 6.2 CPU-s instead of 7.1."""
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{SORT_CACHE_KIB}")
+    conn.exec_driver_sql(f"PRAGMA threads={SORT_THREADS}")
+
+
+def _fts_hash(raw: Any, size: int) -> None:
+    """FTS5 keeps new terms in memory up to ``hashsize`` bytes, then writes them as a segment
+    and merges segments as they pile up; at the default 1 MB a load writes thousands of
+    segments and merges them again and again (a 256 MB hash: 45 % less full-text work, the
+    same index after 'optimize'). It is a setting stored in the database: restored after."""
+    raw.execute("INSERT INTO search_fts(search_fts, rank) VALUES ('hashsize', ?)", (size,))
+
+
+def _leave_wal(raw: Any) -> bool:
+    """Out of WAL for the load: the pages are then written once, to the file, instead of to
+    the WAL and again by the checkpoint (a 5 GB WAL at M). SQLite allows it only while no
+    other connection has the file open (a test's own engine may): then the load stays in WAL.
+    Asked without waiting: another connection would not close within the busy timeout."""
+    timeout = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        mode = raw.execute("PRAGMA journal_mode=MEMORY").fetchone()[0]
+    except sqlite3.OperationalError:  # "database is locked"
+        mode = "wal"
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={int(timeout)}")
+    return bool(mode == "memory")
 
 
 def sidecar_path(url: str) -> Path:

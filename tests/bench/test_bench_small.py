@@ -37,8 +37,8 @@ DUMPED = (
 )  # fmt: skip
 
 
-def _generate(url: str) -> dict[str, Any]:
-    return generate.generate(url, "S", 3, scale=SCALE, now=NOW)
+def _generate(url: str, *, pipeline: bool = False) -> dict[str, Any]:
+    return generate.generate(url, "S", 3, scale=SCALE, now=NOW, pipeline=pipeline)
 
 
 def _dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -53,9 +53,10 @@ def _dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def test_two_runs_with_one_seed_make_the_same_rows(tmp_path: Path) -> None:
+    """The second run draws in a second process (as from PIPELINE_EVENTS on): same rows."""
     first, second = (f"sqlite:///{tmp_path / name}" for name in ("a.db", "b.db"))
     info = _generate(first)
-    _generate(second)
+    _generate(second, pipeline=True)
     a, b = _dump(first), _dump(second)
     assert len(a["timeline_events"]) == info["events"] > 4000
     assert len(a["contacts"]) == 50
