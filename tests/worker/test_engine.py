@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 
@@ -238,3 +239,40 @@ def test_handlers_cover_the_periodic_kinds() -> None:
     from tenure.worker.periodic import PERIODIC
 
     assert {p.kind for p in PERIODIC} <= set(load_handlers())
+
+
+class _RecordingStop(threading.Event):
+    """A stop event that records the loop's waits and stops it at its first idle poll."""
+
+    def __init__(self, poll: float) -> None:
+        super().__init__()
+        self.poll = poll
+        self.waits: list[float | None] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout)
+        if timeout == self.poll:
+            self.set()
+        return self.is_set()
+
+
+def test_the_running_worker_rests_between_jobs_on_sqlite_only(db, tenant) -> None:
+    """SQLite's one write lock: the loop leaves a gap after each job for the requests waiting
+    on it (their busy handler polls every 100 ms at most); PostgreSQL needs none."""
+    from tenure.worker.runner import SQLITE_WRITER_GAP
+
+    ran: list[int] = []
+    with unit_of_work(session_factory(db.engine)) as session:
+        for value in range(3):
+            jobs.enqueue(tenant.ctx(session), "test.count", {"value": value})
+    config = WorkerConfig(worker_id="w-gap", poll_seconds=0.5, tick_seconds=3600)
+    worker = Worker(db.engine, config, handlers={"test.count": lambda ctx, p: ran.append(1)})
+    worker._last_tick = time.monotonic()  # no periodic jobs in this test
+    stop = _RecordingStop(poll=0.5)
+    worker.run(stop)
+
+    assert len(ran) == 3
+    gap = SQLITE_WRITER_GAP if db.backend == "sqlite" else 0.0
+    assert gap == 0.0 or gap > 0.1  # longer than the busy handler's longest poll step
+    assert worker.writer_gap == gap
+    assert stop.waits == ([gap] * 3 if gap else []) + [0.5]

@@ -35,6 +35,14 @@ from tenure.worker.registry import Handler, load_handlers
 
 log = logging.getLogger("tenure.worker")
 
+#: SQLite has one writer. A request that finds the lock taken does not queue for it: its busy
+#: handler sleeps and polls again, at longer and longer steps (up to 100 ms). A worker walking
+#: 40k clients in chained batches took the lock again within microseconds of each commit, so a
+#: request's write could wait seconds (bench/README.md, size M: writes p95 1.2-2.5 s with the
+#: worker on). Resting a little longer than the longest poll step after each job leaves every
+#: waiting request a window; the walk just takes longer.
+SQLITE_WRITER_GAP = 0.12
+
 
 @dataclass
 class WorkerConfig:
@@ -42,6 +50,9 @@ class WorkerConfig:
     poll_seconds: float = 1.0
     batch: int = 10
     tick_seconds: float = 60.0
+    #: Pause after each job while running (``run``), so the database's one write lock is free
+    #: for the requests between jobs. None: ``SQLITE_WRITER_GAP`` on SQLite, none elsewhere.
+    writer_gap_seconds: float | None = None
     worker_id: str = field(
         default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
     )
@@ -61,6 +72,10 @@ class Worker:
         self.clock = clock
         self.sessions: sessionmaker[Session] = session_factory(engine)
         self._last_tick = 0.0
+        gap = self.config.writer_gap_seconds
+        if gap is None:
+            gap = SQLITE_WRITER_GAP if engine.dialect.name == "sqlite" else 0.0
+        self.writer_gap = gap
 
     # --- the loop ----------------------------------------------------------------------------
 
@@ -70,7 +85,7 @@ class Worker:
             try:
                 if time.monotonic() - self._last_tick >= self.config.tick_seconds:
                     self.tick()
-                ran = self.run_once()
+                ran = self.run_once(rest=lambda: stop.wait(self.writer_gap))
             except Exception:
                 log.exception("worker loop error")
                 ran = 0
@@ -88,7 +103,9 @@ class Worker:
             total += ran
         return total
 
-    def run_once(self) -> int:
+    def run_once(self, rest: Callable[[], object] | None = None) -> int:
+        """Claim due jobs and run them; ``rest`` is called after each (the loop's writer gap;
+        tests and ``--once`` run without one)."""
         now = self.clock()
         with unit_of_work(self.sessions) as session:
             claimed = queue.claim(
@@ -104,6 +121,8 @@ class Worker:
             ]
         for job in jobs:
             self._run(*job)
+            if rest is not None and self.writer_gap:
+                rest()
         return len(jobs)
 
     def tick(self) -> int:
