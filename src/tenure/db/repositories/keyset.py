@@ -25,7 +25,17 @@ class KeysetOrder:
         return stmt.limit(limit + 1)
 
     def _after(self, value: Any, id_: Any) -> ColumnElement[bool]:
-        # Spelled out instead of a row-value comparison so both planners use the index.
+        # Spelled out instead of a row-value comparison so both planners use the index. The
+        # leading bound (``column >= value``) is implied by the OR, but SQLite only seeks the
+        # index to the cursor with it: without it, a page deep in a list walked every index
+        # entry before the cursor (size M, 3/4 into 40k clients: 7.5 ms against 3.7 for the
+        # first page, EXPLAIN QUERY PLAN showed no range on the sort column).
         if self.descending:
-            return or_(self.column < value, and_(self.column == value, self.id_column < id_))
-        return or_(self.column > value, and_(self.column == value, self.id_column > id_))
+            return and_(
+                self.column <= value,
+                or_(self.column < value, and_(self.column == value, self.id_column < id_)),
+            )
+        return and_(
+            self.column >= value,
+            or_(self.column > value, and_(self.column == value, self.id_column > id_)),
+        )
