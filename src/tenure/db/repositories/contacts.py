@@ -186,7 +186,16 @@ class ContactRepository(Repository[Contact]):
         present = stmt.where(column.is_not(None))
         present = KeysetOrder(column, Contact.id, order.descending).apply(present, after, limit)
         missing = stmt.where(column.is_(None))
-        missing = KeysetOrder(order.expr, Contact.id, order.descending).apply(missing, after, limit)
+        if after is not None and after[0] == order.null_as:
+            # The cursor is already among the rows without a value: go on after its id.
+            missing = missing.where(
+                Contact.id < after[1] if order.descending else Contact.id > after[1]
+            )
+        # Every row without a value sorts as the sentinel, so by id alone: read in the index's
+        # order and stopped at the limit (ordered by ``coalesce``, SQLite sorted all of them:
+        # size M, clients by last touch, 18 ms for a page).
+        by_id = Contact.id.desc() if order.descending else Contact.id.asc()
+        missing = missing.order_by(by_id).limit(limit + 1)
         both = union_all(select(present.subquery()), select(missing.subquery())).subquery()
         row = aliased(Contact, both)
         key = func.coalesce(getattr(row, column.key), literal(order.null_as, column.type))
