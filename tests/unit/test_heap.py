@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from tenure.app import create_app
 from tenure.config import Settings
 from tenure.services.imports.engine import _old_objects_frozen
+from tests.api.test_read_hops import run_in_own_loop
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def test_the_server_freezes_its_startup_heap_when_asked(
         async with app.router.lifespan_context(app):
             assert (gc.get_freeze_count() > 0) is freeze
 
-    asyncio.run(serve())
+    run_in_own_loop(serve())
 
 
 def test_an_import_in_a_frozen_server_leaves_the_server_heap_frozen(thawed: None) -> None:
@@ -45,7 +45,9 @@ def test_an_import_in_a_frozen_server_leaves_the_server_heap_frozen(thawed: None
     frozen = gc.get_freeze_count()
     with _old_objects_frozen():
         pass
-    assert gc.get_freeze_count() == frozen
+    # Not thawed: the frozen generation is still there (a few of its objects may be freed
+    # meanwhile by other threads of the test process; thawing would empty it).
+    assert gc.get_freeze_count() > frozen // 2 > 0
 
 
 def test_an_import_alone_freezes_then_hands_back(thawed: None) -> None:
